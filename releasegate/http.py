@@ -1,0 +1,229 @@
+"""The HTTP layer every HTTP check stands on.
+
+Every exchange has connect/read/total limits and a body cap and never raises: a refused
+connection, a timeout, a trickling or huge body, a TLS failure all come back as a ``Fetch`` with
+an ``error`` — one line naming what went wrong — so a hostile target makes a failed check, not an
+INTERNALERROR or a hang. httpx has no total timeout, so the body is streamed against a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from releasegate.errors import CheckFailed
+from releasegate.profile import Timeouts
+from releasegate.redact import Redactor
+
+EXCERPT_CHARS = 400
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Fetch:
+    """What one HTTP exchange gave: a response, or the one-line reason there was none."""
+
+    method: str
+    url: str
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed_s: float = 0.0
+    error: str | None = None
+    _json: Any = field(default=None, repr=False)
+    _json_error: str | None = field(default=None, repr=False)
+    _json_done: bool = field(default=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.url}"
+
+    def evidence(self, redactor: Redactor) -> dict[str, Any]:
+        """A redacted, short record of the exchange for the report."""
+        record: dict[str, Any] = {
+            "request": redactor.text(self.label),
+            "latency_ms": round(self.elapsed_s * 1000, 1),
+        }
+        if self.error:
+            record["error"] = redactor.text(self.error)
+        if self.status is not None:
+            record["status"] = self.status
+            record["content_type"] = self.headers.get("content-type", "")
+            text = self.body[:EXCERPT_CHARS].decode("utf-8", "replace")
+            record["body_excerpt"] = redactor.text(text) + ("…" if len(self.body) > EXCERPT_CHARS else "")
+        return record
+
+    def require_response(self) -> Fetch:
+        """Fail the check with the transport reason when there was no HTTP response."""
+        __tracebackhide__ = True
+        if self.error:
+            raise CheckFailed(f"{self.label}: {self.error}")
+        return self
+
+    def expect_status(self, *codes: int, why: str = "") -> Fetch:
+        """Fail unless the response status is one of ``codes``."""
+        __tracebackhide__ = True
+        self.require_response()
+        if self.status not in codes:
+            wanted = " or ".join(map(str, codes))
+            detail = _body_hint(self)
+            raise CheckFailed(
+                f"{self.label} returned {self.status}, expected {wanted}"
+                + (f" ({why})" if why else "") + (f"; body: {detail}" if detail else "")
+            )
+        return self
+
+    def json(self) -> Any:
+        """The body parsed as JSON; fails the check on a wrong content type or invalid JSON."""
+        __tracebackhide__ = True
+        self.require_response()
+        if not self._json_done:
+            self._json_done = True
+            ctype = self.headers.get("content-type", "")
+            if "json" not in ctype:
+                self._json_error = f"content-type is {ctype or 'missing'!r}, expected application/json"
+            else:
+                try:
+                    self._json = json.loads(self.body)
+                except ValueError as exc:
+                    self._json_error = f"body is not valid JSON ({exc.msg} at char {exc.pos})"
+        if self._json_error:
+            raise CheckFailed(f"{self.label}: {self._json_error}")
+        return self._json
+
+
+def _body_hint(fetch: Fetch, limit: int = 160) -> str:
+    text = fetch.body[:limit].decode("utf-8", "replace").strip().replace("\n", " ")
+    return text + ("…" if len(fetch.body) > limit else "")
+
+
+def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
+    """One line for a transport failure, naming the limit that was hit."""
+    chain = [exc, *_causes(exc)]
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in text:
+        return ("TLS certificate not trusted (certificate verify failed); "
+                "set ca_bundle in the profile or fix the certificate")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within the connect timeout ({timeouts.connect:g}s)"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no response data within the read timeout ({timeouts.read:g}s)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__}, limits {timeouts.connect:g}/{timeouts.read:g}s)"
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in text:
+            return "connection refused (nothing listening on that host and port)"
+        if "name or service not known" in text or "nodename nor servname" in text:
+            return "host name does not resolve"
+        return f"cannot connect: {_first_line(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"malformed HTTP response: {_first_line(exc)}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {_first_line(exc)}"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    out, seen = [], {id(exc)}
+    cur = exc.__cause__ or exc.__context__
+    while cur is not None and id(cur) not in seen:
+        out.append(cur)
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+class HttpTarget:
+    """One base URL with a pooled client; ``fetch`` and ``poll_until`` never raise."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeouts: Timeouts,
+        body_limit: int,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts
+        self.body_limit = body_limit
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=dict(headers or {}),
+            verify=verify,
+            follow_redirects=False,
+            trust_env=False,  # a check must reach the target named in the profile, not a proxy
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, path: str, *, method: str = "GET", timeouts: Timeouts | None = None,
+              headers: Mapping[str, str] | None = None) -> Fetch:
+        """One request, bounded by ``timeouts`` (default: the profile's) and the body cap."""
+        limits = timeouts or self.timeouts
+        result = Fetch(method=method, url=f"{self.base_url}{path}")
+        started = time.perf_counter()
+        deadline = started + limits.total
+        timeout = httpx.Timeout(connect=limits.connect, read=min(limits.read, limits.total),
+                                write=limits.read, pool=limits.connect)
+        try:
+            with self._client.stream(method, path, headers=headers, timeout=timeout) as response:
+                result.status = response.status_code
+                result.headers = {k.lower(): v for k, v in response.headers.items()}
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > self.body_limit:
+                    result.error = (f"body of {int(declared):,} bytes exceeds the "
+                                    f"{self.body_limit:,}-byte cap")
+                else:
+                    result.body, result.error = self._read_capped(response, deadline, limits)
+        except Exception as exc:
+            result.error = describe_transport_error(exc, limits)
+        result.elapsed_s = time.perf_counter() - started
+        if result.error is None and result.elapsed_s > limits.total:
+            result.error = f"answered after {result.elapsed_s:.2f}s, over the total timeout ({limits.total:g}s)"
+        return result
+
+    def _read_capped(self, response: httpx.Response, deadline: float,
+                     limits: Timeouts) -> tuple[bytes, str | None]:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes(CHUNK):
+            size += len(chunk)
+            if size > self.body_limit:
+                return b"".join(chunks), f"body exceeds the {self.body_limit:,}-byte cap"
+            chunks.append(chunk)
+            if time.perf_counter() > deadline:
+                return b"".join(chunks), (f"body still arriving after the total timeout "
+                                          f"({limits.total:g}s, {size:,} bytes so far)")
+        return b"".join(chunks), None
+
+    def poll_until(self, path: str, done: Callable[[Fetch], bool], *, wait_s: float,
+                   interval_s: float, timeouts: Timeouts | None = None) -> tuple[Fetch, int]:
+        """Fetch until ``done`` holds or ``wait_s`` is spent; return the last fetch and attempts.
+
+        The total wait is bounded: no attempt starts after the deadline and each attempt's own
+        total timeout is cut to what is left.
+        """
+        deadline = time.perf_counter() + wait_s
+        attempts = 0
+        while True:
+            attempts += 1
+            limits = timeouts or self.timeouts
+            left = max(deadline - time.perf_counter(), 0.05)
+            fetch = self.fetch(path, timeouts=limits.capped(min(limits.total, left)))
+            if done(fetch) or time.perf_counter() + interval_s > deadline:
+                return fetch, attempts
+            time.sleep(interval_s)

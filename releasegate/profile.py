@@ -1,0 +1,160 @@
+"""Target profiles: one YAML file per environment, ``${VAR}`` expansion, schema validation.
+
+A profile is loaded and validated before any check runs, so a typo or an unset variable stops the
+run with one line naming the key path or the variable instead of failing fifty checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from releasegate.errors import ProfileError
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\$")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-request limits: connect, read (between bytes) and total (whole exchange)."""
+
+    connect: float = 2.0
+    read: float = 5.0
+    total: float = 10.0
+
+    def capped(self, total: float) -> Timeouts:
+        """The same limits, none longer than ``total``."""
+        return Timeouts(min(self.connect, total), min(self.read, total), total)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated, expanded target profile."""
+
+    path: Path
+    data: Mapping[str, Any]
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    @property
+    def environment(self) -> str | None:
+        return self.data.get("environment")
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(**self.data.get("defaults", {}).get("timeouts", {}))
+
+    @property
+    def body_limit(self) -> int:
+        return int(self.data.get("defaults", {}).get("body_limit_bytes", 1024 * 1024))
+
+    @property
+    def severity_overrides(self) -> Mapping[str, str]:
+        return self.data.get("severity", {})
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        return self.data.get("meta", {})
+
+    def section(self, dotted: str) -> Mapping[str, Any] | None:
+        """The sub-mapping at ``a.b.c``, or None when any part is absent from the profile."""
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+
+def expand(node: Any, env: Mapping[str, str], path: str, secrets: set[str]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``.
+
+    Values read from the environment are added to ``secrets`` so that redaction masks them.
+    A string that is exactly one reference is re-typed (``"3"`` → 3) so numbers can come from
+    variables too.
+    """
+    if isinstance(node, Mapping):
+        return {k: expand(v, env, f"{path}.{k}" if path else str(k), secrets) for k, v in node.items()}
+    if isinstance(node, list):
+        return [expand(v, env, f"{path}[{i}]", secrets) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "$" not in node:
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group("name"), match.group("default")
+        if name in env:
+            secrets.add(env[name])
+            return env[name]
+        if default is not None:
+            return default
+        raise ProfileError(
+            f"{path}: environment variable {name} is not set "
+            f"(export {name}=... or write ${{{name}:-default}} in the profile)"
+        )
+
+    value = _VAR.sub(substitute, node)
+    whole = _VAR.fullmatch(node)
+    if whole and whole.group(0) != "$$":
+        typed = yaml.safe_load(value) if value.strip() else value
+        if isinstance(typed, (int, float, bool)):
+            return typed
+    return value
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema from schemas/, parsed once per process."""
+    return json.loads((SCHEMA_DIR / name).read_text())
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One line naming the key path and what is wrong with it."""
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"{where}: unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(allowed)})"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Target:
+    """Read, expand and validate a profile; raise ProfileError with one line on any problem."""
+    profile_path = Path(path)
+    try:
+        raw = yaml.safe_load(profile_path.read_text())
+    except FileNotFoundError:
+        raise ProfileError(f"target profile {profile_path} does not exist") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ProfileError(f"target profile {profile_path}{where}: {problem}") from None
+    if not isinstance(raw, Mapping):
+        raise ProfileError(f"target profile {profile_path}: expected a mapping at the top level")
+    secrets: set[str] = set()
+    try:
+        data = expand(raw, os.environ if env is None else env, "", secrets)
+    except ProfileError as exc:
+        raise ProfileError(f"target profile {profile_path}: {exc}") from None
+    validator = jsonschema.Draft202012Validator(load_schema("profile.schema.json"))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise ProfileError(f"target profile {profile_path}: {_describe(error)}")
+    return Target(path=profile_path, data=data, secrets=frozenset(secrets))

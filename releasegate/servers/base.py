@@ -1,0 +1,107 @@
+"""The provider interface: a context manager per server kind, always torn down."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass, field
+
+from releasegate.errors import ServerUnavailable
+
+_LIVE: dict[int, Callable[[], None]] = {}
+
+
+def register_live(stop: Callable[[], None]) -> Callable[[], None]:
+    """Remember a running server so that an exit path nobody planned for still stops it."""
+    _LIVE[id(stop)] = stop
+    return lambda: _LIVE.pop(id(stop), None)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for stop in list(_LIVE.values()):
+        with suppress(Exception):
+            stop()
+
+
+@dataclass
+class Server:
+    """A running server; ``stop()`` is idempotent (the db_down fault calls it early)."""
+
+    host: str
+    port: int
+    provider: str
+    version: str
+    _stop: Callable[[], None] = field(repr=False, default=lambda: None)
+    stopped: bool = False
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._stop()
+
+
+@dataclass
+class PostgresServer(Server):
+    user: str = "postgres"
+    password: str = ""
+    dbname: str = "postgres"
+
+    def dsn(self, dbname: str | None = None) -> str:
+        auth = f"{self.user}:{self.password}" if self.password else self.user
+        return f"postgresql://{auth}@{self.host}:{self.port}/{dbname or self.dbname}"
+
+
+@dataclass
+class RedisServer(Server):
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+
+class Provider(ABC):
+    """Gives throwaway servers; ``describe()`` is what the report records."""
+
+    name: str
+
+    @abstractmethod
+    def postgres(self) -> AbstractContextManager[PostgresServer]: ...
+
+    @abstractmethod
+    def redis(self) -> AbstractContextManager[RedisServer]: ...
+
+    def describe(self) -> str:
+        return self.name
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_provider(preference: str | None = None) -> Provider:
+    """testcontainers when a Docker engine answers, else local binaries (see module doc)."""
+    from releasegate.servers.containers import ContainerProvider, docker_available
+    from releasegate.servers.local import LocalProvider
+
+    choice = (preference or os.environ.get("RELEASEGATE_PROVIDER") or "auto").lower()
+    if choice not in ("auto", "local", "docker"):
+        raise ServerUnavailable(f"RELEASEGATE_PROVIDER={choice!r}: use auto, local or docker")
+    if choice == "docker" or (choice == "auto" and docker_available()):
+        if choice == "docker" and not docker_available():
+            raise ServerUnavailable("no Docker engine answers; unset RELEASEGATE_PROVIDER or use local")
+        return ContainerProvider()
+    return LocalProvider()
+
+
+def iter_lines_tail(path: str, lines: int = 5) -> Iterator[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            yield from fh.read().splitlines()[-lines:]
+    except OSError:
+        return

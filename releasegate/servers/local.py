@@ -1,0 +1,260 @@
+"""Local server binaries on free ports in a temporary directory.
+
+Written here rather than on pytest-postgresql/pytest-redis executors because those refuse nothing
+when run as root (Postgres itself does), have no template cache (initdb costs ~1 s per server),
+and would add a second way of finding binaries; this module is small and does just those things.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock
+
+from releasegate.errors import ServerUnavailable
+from releasegate.servers.base import (
+    PostgresServer,
+    Provider,
+    RedisServer,
+    free_port,
+    iter_lines_tail,
+    register_live,
+)
+
+PG_INSTALL_HINT = "install them: apt-get install -y postgresql (or set RELEASEGATE_PG_BINDIR)"
+REDIS_INSTALL_HINT = "install it: apt-get install -y redis-server"
+START_TIMEOUT_S = 15.0
+
+
+def find_pg_bindir() -> Path:
+    """initdb and postgres: $RELEASEGATE_PG_BINDIR, PATH, then /usr/lib/postgresql/*/bin."""
+    candidates: list[Path] = []
+    if os.environ.get("RELEASEGATE_PG_BINDIR"):
+        candidates.append(Path(os.environ["RELEASEGATE_PG_BINDIR"]))
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(os.path.realpath(on_path)).parent)
+    versioned = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                       key=lambda p: int(re.sub(r"\D", "", p.split("/")[-2]) or 0), reverse=True)
+    candidates += [Path(p) for p in versioned]
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+            return bindir
+    raise ServerUnavailable(
+        f"Postgres server binaries (initdb, postgres) not found on PATH or in "
+        f"/usr/lib/postgresql/*/bin; {PG_INSTALL_HINT}")
+
+
+def find_redis_server() -> str:
+    path = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if os.path.exists(p)),
+        None)
+    if path is None:
+        raise ServerUnavailable(f"redis-server not found on PATH; {REDIS_INSTALL_HINT}")
+    return path
+
+
+def _server_user() -> pwd.struct_passwd | None:
+    """Postgres refuses to run as root: when we are root, run it as 'postgres' (or 'nobody')."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise ServerUnavailable("running as root and there is no 'postgres' or 'nobody' user to run "
+                            "Postgres as; create one: useradd -r postgres")
+
+
+def _cache_dir(user: pwd.struct_passwd | None) -> Path:
+    """Where the initdb template lives; readable by the server user (root's home is not)."""
+    if os.environ.get("RELEASEGATE_CACHE_DIR"):
+        return Path(os.environ["RELEASEGATE_CACHE_DIR"])
+    if user is not None:
+        return Path(tempfile.gettempdir()) / "releasegate-cache"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "releasegate"
+
+
+def _run(cmd: list[str], user: pwd.struct_passwd | None, log: Path) -> None:
+    with open(log, "ab") as out:
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False,
+                              user=user.pw_uid if user else None,
+                              group=user.pw_gid if user else None, cwd="/", timeout=120)
+    if proc.returncode != 0:
+        tail = " | ".join(iter_lines_tail(str(log), 3))
+        raise ServerUnavailable(f"{Path(cmd[0]).name} failed (exit {proc.returncode}): {tail}")
+
+
+def _stop_process(proc: subprocess.Popen[bytes], sig: int, grace_s: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class LocalProvider(Provider):
+    name = "local"
+
+    def __init__(self) -> None:
+        self._bindir: Path | None = None
+
+    def describe(self) -> str:
+        return "local binaries (initdb/postgres, redis-server) on free ports"
+
+    @property
+    def bindir(self) -> Path:
+        if self._bindir is None:
+            self._bindir = find_pg_bindir()
+        return self._bindir
+
+    def pg_version(self) -> str:
+        out = subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True,
+                             text=True, check=False).stdout
+        match = re.search(r"(\d+)(\.\d+)?", out)
+        return match.group(0) if match else "unknown"
+
+    def _template(self, user: pwd.struct_passwd | None) -> Path:
+        """An initdb'ed data directory, made once per machine and copied for each server."""
+        major = self.pg_version().split(".")[0]
+        cache = _cache_dir(user)
+        cache.mkdir(parents=True, exist_ok=True)
+        template = cache / f"pgdata-{major}-{user.pw_name if user else os.getuid()}"
+        with FileLock(str(template) + ".lock", timeout=120):
+            if not (template / "PG_VERSION").exists():
+                staging = Path(tempfile.mkdtemp(prefix="pgtpl-", dir=cache))
+                if user:
+                    os.chown(staging, user.pw_uid, user.pw_gid)
+                data = staging / "data"
+                _run([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A",
+                      "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                     user, staging / "initdb.log")
+                shutil.rmtree(template, ignore_errors=True)
+                data.rename(template)
+                shutil.rmtree(staging, ignore_errors=True)
+        return template
+
+    @contextmanager
+    def postgres(self) -> Iterator[PostgresServer]:
+        user = _server_user()
+        root = Path(tempfile.mkdtemp(prefix="rg-pg-"))
+        try:
+            if user:
+                os.chown(root, user.pw_uid, user.pw_gid)
+            data = root / "data"
+            subprocess.run(["cp", "-a", str(self._template(user)), str(data)], check=True)
+            server = self._start_postgres(root, data, user)
+            try:
+                yield server
+            finally:
+                server.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def _start_postgres(self, root: Path, data: Path, user: pwd.struct_passwd | None
+                        ) -> PostgresServer:
+        import psycopg
+
+        log = root / "postgres.log"
+        for _attempt in range(3):  # a free port can be taken between probe and bind
+            port = free_port()
+            cmd = [str(self.bindir / "postgres"), "-D", str(data), "-p", str(port),
+                   "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
+                   "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                   "-c", "shared_buffers=32MB", "-c", "max_connections=60",
+                   "-c", "logging_collector=off"]
+            out = open(log, "ab")  # noqa: SIM115 - handed to the child for its lifetime
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/",
+                                    start_new_session=True,
+                                    user=user.pw_uid if user else None,
+                                    group=user.pw_gid if user else None)
+            out.close()
+            unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGINT))
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    psycopg.connect(host="127.0.0.1", port=port, user="postgres",
+                                    dbname="postgres", connect_timeout=1).close()
+                    break
+                except psycopg.OperationalError:
+                    time.sleep(0.05)
+            if proc.poll() is None and time.monotonic() < deadline:
+
+                def stop(p: subprocess.Popen[bytes] = proc, u=unregister) -> None:
+                    _stop_process(p, signal.SIGINT)  # fast shutdown
+                    u()
+
+                return PostgresServer("127.0.0.1", port, self.name, self.pg_version(), stop)
+            _stop_process(proc, signal.SIGQUIT)
+            unregister()
+            if "could not bind" not in "".join(iter_lines_tail(str(log), 20)):
+                break
+        tail = " | ".join(iter_lines_tail(str(log), 3))
+        raise ServerUnavailable(f"postgres did not start within {START_TIMEOUT_S:g}s: {tail}")
+
+    @contextmanager
+    def redis(self) -> Iterator[RedisServer]:
+        import redis as redis_lib
+
+        binary = find_redis_server()
+        root = Path(tempfile.mkdtemp(prefix="rg-redis-"))
+        server: RedisServer | None = None
+        try:
+            for _attempt in range(3):
+                port = free_port()
+                log = root / "redis.log"
+                proc = subprocess.Popen(
+                    [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
+                     "--protected-mode", "no", "--logfile", str(log)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(root),
+                    start_new_session=True)
+                unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGTERM))
+                client = redis_lib.Redis(host="127.0.0.1", port=port, socket_timeout=1,
+                                         socket_connect_timeout=1)
+                deadline = time.monotonic() + START_TIMEOUT_S
+                while time.monotonic() < deadline and proc.poll() is None:
+                    try:
+                        client.ping()
+                        break
+                    except redis_lib.ConnectionError:
+                        time.sleep(0.02)
+                client.close()
+                if proc.poll() is None and time.monotonic() < deadline:
+                    version = subprocess.run([binary, "--version"], capture_output=True,
+                                             text=True, check=False).stdout
+                    match = re.search(r"v=(\S+)", version)
+
+                    def stop(p: subprocess.Popen[bytes] = proc, u=unregister) -> None:
+                        _stop_process(p, signal.SIGTERM)
+                        u()
+
+                    server = RedisServer("127.0.0.1", port, self.name,
+                                         match.group(1) if match else "unknown", stop)
+                    break
+                _stop_process(proc, signal.SIGKILL)
+                unregister()
+            if server is None:
+                tail = " | ".join(iter_lines_tail(str(root / "redis.log"), 3))
+                raise ServerUnavailable(f"redis-server did not start: {tail}")
+            try:
+                yield server
+            finally:
+                server.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,118 @@
+"""Runbook 002 §2 (release checklist) and §4.1 (post-deploy check step 1): GET /health/ready."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from releasegate.errors import CheckFailed
+from releasegate.plugin import require_section, target_of
+from releasegate.schema_check import expect_matches_schema
+
+pytestmark = pytest.mark.health
+
+DEFAULT_CHECKS = ["config", "database", "openai_api", "queue"]
+CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{8,64}$")
+
+
+@pytest.fixture
+def release(target, health_endpoints, evidence):
+    """The shared /health/ready answer, recorded as this check's evidence."""
+    cfg = require_section(target, "health.release")
+    fetch = health_endpoints.release(cfg.get("path", "/health/ready"), cfg.get("timeout_s"))
+    return cfg, evidence.http(fetch)
+
+
+@pytest.fixture
+def release_body(release, record_fact):
+    _, fetch = release
+    body = fetch.json()
+    if not isinstance(body, dict):
+        raise CheckFailed(f"{fetch.label}: body is not a JSON object")
+    record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
+    return body
+
+
+@pytest.mark.smoke
+@pytest.mark.runbook("002", "§2.2", "/health/ready returns 200")
+@pytest.mark.severity("blocker", gate="readiness")
+def test_release_ready_returns_200(release):
+    _, fetch = release
+    fetch.expect_status(200)
+
+
+@pytest.mark.runbook("002", "§4.1", '/health/ready reports status "ready"')
+@pytest.mark.severity("blocker", gate="readiness")
+def test_release_status_is_ready(release, release_body):
+    _, fetch = release
+    if release_body.get("status") != "ready":
+        raise CheckFailed(f"{fetch.label} reports status {release_body.get('status')!r}, "
+                          f"expected 'ready'; checks: {_failing(release_body) or 'none failing'}")
+
+
+@pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected build_id")
+@pytest.mark.severity("blocker")
+def test_release_build_id_is_expected(release, release_body, run_state, evidence):
+    cfg, fetch = release
+    expected = run_state.expect_build or cfg.get("build_id")
+    reported = release_body.get("build_id")
+    evidence.note(expected_build_id=expected, reported_build_id=reported)
+    if not reported:
+        raise CheckFailed(f"{fetch.label} has no build_id: cannot tell which build is serving")
+    if expected and reported != expected:
+        raise CheckFailed(f"{fetch.label} reports build_id {reported!r}, expected {expected!r}: "
+                          "the deployed build is not the one serving")
+
+
+@pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected config_hash")
+@pytest.mark.severity("blocker")
+def test_release_config_hash_is_expected(release, release_body, evidence):
+    cfg, fetch = release
+    expected, reported = cfg.get("config_hash"), release_body.get("config_hash")
+    evidence.note(expected_config_hash=expected, reported_config_hash=reported)
+    if not reported:
+        raise CheckFailed(f"{fetch.label} has no config_hash")
+    if not CONFIG_HASH.match(str(reported)):
+        raise CheckFailed(f"{fetch.label} config_hash {reported!r} is malformed "
+                          "(expected sha256:<hex>, 002 §12)")
+    if expected and reported != expected:
+        raise CheckFailed(f"{fetch.label} reports config_hash {reported!r}, expected {expected!r}: "
+                          "the running config differs from the released one")
+
+
+def pytest_generate_tests(metafunc):
+    """One check per entry of health.release.required_checks (002 §2.2's four by default)."""
+    if "dependency_check" in metafunc.fixturenames:
+        target = target_of(metafunc.config)
+        release = (target.section("health.release") if target else None) or {}
+        metafunc.parametrize("dependency_check", release.get("required_checks", DEFAULT_CHECKS))
+
+
+@pytest.mark.runbook("002", "§2.2", 'each of /health/ready checks.* reports "ok"')
+@pytest.mark.severity("blocker", gate="readiness")
+def test_release_dependency_check_ok(release, release_body, dependency_check, evidence):
+    _, fetch = release
+    checks = release_body.get("checks") or {}
+    entry = checks.get(dependency_check)
+    status = entry.get("status") if isinstance(entry, dict) else entry
+    evidence.note(check=dependency_check, reported=entry)
+    if entry is None:
+        raise CheckFailed(f"{fetch.label} has no checks.{dependency_check}")
+    if status != "ok":
+        detail = entry.get("detail", "") if isinstance(entry, dict) else ""
+        raise CheckFailed(f"{fetch.label} checks.{dependency_check} is {status!r}"
+                          + (f": {detail}" if detail else ""))
+
+
+@pytest.mark.runbook("002", "§2.4", "/health/ready body has the documented shape")
+@pytest.mark.severity("warning")
+def test_release_ready_matches_schema(release, release_body):
+    _, fetch = release
+    expect_matches_schema(release_body, "health/release-ready.schema.json", f"{fetch.label} body")
+
+
+def _failing(body: dict) -> str:
+    checks = body.get("checks") or {}
+    return ", ".join(k for k, v in checks.items()
+                     if (v.get("status") if isinstance(v, dict) else v) not in ("ok", True))
