@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from releasegate import __version__
-from releasegate.errors import ProfileError
+from releasegate.errors import CheckFailed, ProfileError
 from releasegate.evidence import Evidence
 from releasegate.http import HttpTarget
 from releasegate.profile import Target, load_target
@@ -294,8 +294,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if run is None or meta is None:
         return report
     redactor = run.redactor
+    message = redactor.text(_message(report, call))
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
+        crash.message = message  # the short summary shows the reason, not the exception class
     _redact_report(report, redactor)
-    data: dict[str, Any] = {"meta": meta.as_dict(), "message": _message(report, call)}
+    data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
     ev = item.stash.get(EVIDENCE, None)
     if ev is not None and (report.when == "call" or report.failed):
         data["evidence"] = ev.as_dict()
