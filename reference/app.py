@@ -38,6 +38,7 @@ class Settings:
     build_id: str
     faults: frozenset[str]
     ready_slow_s: float = 1.5
+    live_slow_s: float = 2.3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             build_id=os.environ.get("RG_BUILD_ID", "git:0000000"),
             faults=frozenset(f for f in os.environ.get("RG_FAULTS", "").split(",") if f),
             ready_slow_s=float(os.environ.get("RG_READY_SLOW_S", "1.5")),
+            live_slow_s=float(os.environ.get("RG_LIVE_SLOW_S", "2.3")),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -105,6 +107,10 @@ class Dependencies:
             await self._redis.aclose()
 
 
+async def up(_: Request) -> Response:
+    return JSONResponse({"up": True})
+
+
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
@@ -117,7 +123,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     flap = itertools.cycle([200, 503])
     booted = {"done": False}
 
+    def malformed(body: dict[str, Any]) -> dict[str, Any]:
+        """health_body_malformed: the shape a framework upgrade might leave behind."""
+        return {"ok": body.get("status") in ("alive", "ready", "started")}
+
     async def live(_: Request) -> Response:
+        if "probes_slow" in faults:
+            await asyncio.sleep(settings.live_slow_s)
+        if "health_body_malformed" in faults:
+            return JSONResponse(malformed({"status": "alive"}))
         if "live_depends_on_db" in faults:
             ok, _detail, _ = await deps.database()
             body = {"status": "alive" if ok else "dead", "db": {"status": "ok" if ok else "error"}}
@@ -125,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "alive"})
 
     async def ready(_: Request) -> Response:
-        if "ready_slow" in faults:
+        if faults & {"ready_slow", "probes_slow"}:
             await asyncio.sleep(settings.ready_slow_s)
         (db_ok, db_detail, _), (redis_ok, redis_detail, _) = await asyncio.gather(
             deps.database(), deps.redis())
@@ -144,12 +158,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                       **({} if redis_ok else {"detail": redis_detail})},
             "checks": {"database": db_ok, "redis": redis_ok},
         }
-        return JSONResponse(body, code)
+        return JSONResponse(malformed(body) if "health_body_malformed" in faults else body, code)
 
     async def startup(_: Request) -> Response:
+        if "probes_slow" in faults:
+            await asyncio.sleep(settings.live_slow_s)  # well past startup's wait, never a tie
         if "startup_stuck" in faults or not booted["done"]:
             return JSONResponse({"status": "starting"}, 503)
-        return JSONResponse({"status": "started"})
+        body = {"status": "started"}
+        return JSONResponse(malformed(body) if "health_body_malformed" in faults else body)
 
     async def legacy(_: Request) -> Response:
         if "legacy_healthz_gone" in faults:
@@ -166,7 +183,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         (db_ok, db_detail, db_ms), (redis_ok, _, depth) = await asyncio.gather(
             deps.database(), deps.redis())
         checks = {
-            "config": {"status": "ok", "validated": True},
+            "config": {"status": "error", "validated": False, "detail": "validate_config() failed"}
+            if "config_invalid" in faults else {"status": "ok", "validated": True},
             "database": {"status": "ok", "latency_ms": db_ms} if db_ok
             else {"status": "error", "detail": db_detail},
             "queue": {"status": "ok", "depth": depth} if redis_ok
@@ -198,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[tuple[str, Callable[[Request], Awaitable[Response]]]] = [
         ("/healthz/live", live), ("/healthz/ready", ready), ("/healthz/startup", startup),
         ("/healthz", legacy), ("/health/ready", release_ready),
+        ("/__reference/up", up),  # for the orchestrator only: no fault touches it
     ]
     app = Starlette(routes=[Route(path, fn) for path, fn in routes], lifespan=lifespan)
     app.state.settings = settings

@@ -74,7 +74,7 @@ def _wait_live(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
                 tail = log.read_text(errors="replace").strip().splitlines()[-3:]
                 raise ServerUnavailable(f"reference app exited ({proc.returncode}): {' | '.join(tail)}")
             try:
-                if client.get(f"{base_url}/healthz/live").status_code < 500:
+                if client.get(f"{base_url}/__reference/up").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

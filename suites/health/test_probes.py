@@ -28,7 +28,7 @@ def test_ready_returns_200(health):
 
 @pytest.mark.smoke
 @pytest.mark.runbook("001", "§6.1", "/healthz/startup returns 200")
-@pytest.mark.severity("blocker")
+@pytest.mark.severity("blocker", gate="readiness")  # a pod that never starts never gets traffic
 def test_startup_returns_200(health):
     cfg = probe_config(health.target, "startup")
     poll = health.startup()

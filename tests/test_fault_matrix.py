@@ -1,0 +1,51 @@
+"""DESIGN rule 3: every check passes on the healthy reference stack and fails, for the expected
+reason, on the fault it exists to catch — and nothing else fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reference.app import Settings
+from reference.faults import FAULTS
+from reference.stack import profile_for, running_stack
+from releasegate.servers.local import LocalProvider
+from tests.fault_matrix import MATRIX, Row
+from tests.support import REPO, SUITES, run_suites, write_profile
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[r.faults or "healthy" for r in MATRIX])
+def test_fault_makes_exactly_the_expected_checks_fail(row: Row, tmp_path):
+    with running_stack(row.faults) as stack:
+        run = run_suites(stack.profile_path, tmp_path / "reports", "-m", "health")
+    assert "INTERNALERROR" not in run.stdout + run.stderr
+    failed = run.failed()
+    assert set(failed) == set(row.failing), run.stdout[-3000:]
+    for check, reason in row.failing.items():
+        assert reason in failed[check], f"{check}: {failed[check]!r} lacks {reason!r}"
+        assert "\n" not in failed[check]
+    assert run.summary["verdict"] == row.verdict
+    assert run.returncode == row.exit_code == run.summary["exit_code"]
+    if not row.faults:
+        outcomes = run.outcomes()
+        assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
+
+
+def test_every_fault_is_in_the_matrix():
+    covered = {f for row in MATRIX for f in row.faults.split(",") if f}
+    assert covered == set(FAULTS)
+
+
+def test_every_health_check_is_caught_by_some_fault(tmp_path):
+    """A check no fault makes fail is not proven (DESIGN rule 3)."""
+    profile = write_profile(tmp_path / "reference.yaml", profile_for(
+        "http://127.0.0.1:9", Settings("", "", "staging", "git:x", frozenset()), LocalProvider(), ()))
+    listed = subprocess.run([sys.executable, "-m", "pytest", str(SUITES / "health"), "--collect-only",
+                             "-q", "--target", str(profile), "--report-dir", str(tmp_path)],
+                            capture_output=True, text=True, cwd=REPO)
+    checks = {line.split("::", 1)[1] for line in listed.stdout.splitlines() if "::" in line}
+    assert len(checks) > 20, listed.stdout + listed.stderr
+    caught = {c for row in MATRIX for c in row.failing}
+    assert checks - caught == set()
