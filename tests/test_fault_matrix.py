@@ -49,3 +49,9 @@ def test_every_health_check_is_caught_by_some_fault(tmp_path):
     assert len(checks) > 20, listed.stdout + listed.stderr
     caught = {c for row in MATRIX for c in row.failing}
     assert checks - caught == set()
+
+
+def test_docs_table_is_generated_from_this_matrix():
+    result = subprocess.run([sys.executable, "scripts/gen_fault_matrix_doc.py", "--check"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
