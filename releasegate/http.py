@@ -3,7 +3,7 @@
 Every exchange has connect/read/total limits and a body cap and never raises: a refused
 connection, a timeout, a trickling or huge body, a TLS failure all come back as a ``Fetch`` with
 an ``error`` — one line naming what went wrong — so a hostile target makes a failed check, not an
-INTERNALERROR or a hang. httpx has no total timeout, so the body is streamed against a deadline.
+INTERNALERROR or a hang. httpx has no total timeout, so releasegate.deadline bounds every socket read by one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from releasegate.deadline import deadline as exchange_deadline
+from releasegate.deadline import install as install_deadline
 from releasegate.errors import CheckFailed
 from releasegate.profile import Timeouts
 from releasegate.redact import Redactor
@@ -111,11 +113,11 @@ def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
         return ("TLS certificate not trusted (certificate verify failed); "
                 "set ca_bundle in the profile or fix the certificate")
     if isinstance(exc, httpx.ConnectTimeout):
-        return f"no connection within the connect timeout ({timeouts.connect:g}s)"
+        return f"no connection within the connect timeout ({timeouts.connect:.3g}s)"
     if isinstance(exc, httpx.ReadTimeout):
-        return f"no response data within the read timeout ({timeouts.read:g}s)"
+        return f"no response data within the read timeout ({timeouts.read:.3g}s)"
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__}, limits {timeouts.connect:g}/{timeouts.read:g}s)"
+        return f"timed out ({type(exc).__name__}, limits {timeouts.connect:.3g}/{timeouts.read:.3g}s)"
     if isinstance(exc, httpx.ConnectError):
         if "refused" in text:
             return "connection refused (nothing listening on that host and port)"
@@ -162,7 +164,7 @@ class HttpTarget:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
-            verify=verify,
+            transport=install_deadline(httpx.HTTPTransport(verify=verify)),
             follow_redirects=False,
             trust_env=False,  # a check must reach the target named in the profile, not a proxy
         )
@@ -175,12 +177,12 @@ class HttpTarget:
         """One request, bounded by ``timeouts`` (default: the profile's) and the body cap."""
         limits = timeouts or self.timeouts
         result = Fetch(method=method, url=f"{self.base_url}{path}")
-        started = time.perf_counter()
-        deadline = started + limits.total
         timeout = httpx.Timeout(connect=limits.connect, read=min(limits.read, limits.total),
                                 write=limits.read, pool=limits.connect)
+        started = time.perf_counter()
         try:
-            with self._client.stream(method, path, headers=headers, timeout=timeout) as response:
+            with exchange_deadline(limits.total), \
+                    self._client.stream(method, path, headers=headers, timeout=timeout) as response:
                 result.status = response.status_code
                 result.headers = {k.lower(): v for k, v in response.headers.items()}
                 declared = response.headers.get("content-length", "")
@@ -188,26 +190,27 @@ class HttpTarget:
                     result.error = (f"body of {int(declared):,} bytes exceeds the "
                                     f"{self.body_limit:,}-byte cap")
                 else:
-                    result.body, result.error = self._read_capped(response, deadline, limits)
-        except Exception as exc:
+                    result.body, result.error = self._read_capped(response)
+        except httpx.TimeoutException as exc:
+            spent = time.perf_counter() - started
+            result.error = (f"no complete response within the total timeout ({limits.total:.3g}s)"
+                            if spent >= limits.total * 0.99 else describe_transport_error(exc, limits))
+        except Exception as exc:  # every transport failure becomes a one-line reason
             result.error = describe_transport_error(exc, limits)
         result.elapsed_s = time.perf_counter() - started
-        if result.error is None and result.elapsed_s > limits.total:
-            result.error = f"answered after {result.elapsed_s:.2f}s, over the total timeout ({limits.total:g}s)"
         return result
 
-    def _read_capped(self, response: httpx.Response, deadline: float,
-                     limits: Timeouts) -> tuple[bytes, str | None]:
+    def _read_capped(self, response: httpx.Response) -> tuple[bytes, str | None]:
+        """The body, stopping at the cap; the exchange deadline bounds each read."""
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes(CHUNK):
+        # No chunk_size: httpx would buffer until it has a full chunk; each network read (at most
+        # 64 KiB) comes through as it arrives.
+        for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self.body_limit:
                 return b"".join(chunks), f"body exceeds the {self.body_limit:,}-byte cap"
             chunks.append(chunk)
-            if time.perf_counter() > deadline:
-                return b"".join(chunks), (f"body still arriving after the total timeout "
-                                          f"({limits.total:g}s, {size:,} bytes so far)")
         return b"".join(chunks), None
 
     def poll_until(self, path: str, done: Callable[[Fetch], bool], *, wait_s: float,

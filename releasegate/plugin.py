@@ -300,6 +300,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         crash.message = message  # the short summary shows the reason, not the exception class
     _redact_report(report, redactor)
     data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
+    if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
+        data["check_failed"] = True  # the target misbehaved, even if a fixture noticed it
     ev = item.stash.get(EVIDENCE, None)
     if ev is not None and (report.when == "call" or report.failed):
         data["evidence"] = ev.as_dict()
@@ -366,7 +368,7 @@ class ResultCollector:
         if report.skipped and report.when in ("setup", "call"):
             result.outcome, result.message = "skipped", data["message"]
         elif report.failed:
-            if report.when == "call":
+            if report.when == "call" or (report.when == "setup" and data.get("check_failed")):
                 result.outcome, result.message = "failed", data["message"]
             elif result.outcome != "failed":
                 result.outcome = "error"

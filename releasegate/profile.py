@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from releasegate.errors import ProfileError
+from releasegate.redact import Redactor
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\$")
@@ -110,7 +111,10 @@ def expand(node: Any, env: Mapping[str, str], path: str, secrets: set[str]) -> A
     value = _VAR.sub(substitute, node)
     whole = _VAR.fullmatch(node)
     if whole and whole.group(0) != "$$":
-        typed = yaml.safe_load(value) if value.strip() else value
+        try:
+            typed = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:  # e.g. a password starting with '@' or '!': it stays a string
+            typed = value
         if isinstance(typed, (int, float, bool)):
             return typed
     return value
@@ -141,6 +145,9 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         raw = yaml.safe_load(profile_path.read_text())
     except FileNotFoundError:
         raise ProfileError(f"target profile {profile_path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ProfileError(f"target profile {profile_path} cannot be read: {why}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -156,5 +163,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     validator = jsonschema.Draft202012Validator(load_schema("profile.schema.json"))
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        raise ProfileError(f"target profile {profile_path}: {_describe(error)}")
+        # The offending value may have come from a ${VAR}: mask it like every other output.
+        detail = Redactor(secrets).text(_describe(error))
+        raise ProfileError(f"target profile {profile_path}: {detail}")
     return Target(path=profile_path, data=data, secrets=frozenset(secrets))

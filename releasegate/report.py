@@ -53,18 +53,23 @@ def write_summary(path: Path, header: Mapping[str, Any], decision: Decision,
     return summary
 
 
+def _md(text: str, limit: int | None = None) -> str:
+    """Target-supplied text inside the markdown: one line, no table breaks, no live HTML."""
+    text = " ".join(str(text).split())[:limit]
+    return escape(text, quote=False).replace("|", "\\|")
+
+
 def checklist_markdown(header: Mapping[str, Any], decision: Decision,
                        results: Iterable[CheckResult]) -> str:
     """The checklist for a GitHub job summary: verdict first, then one line per check."""
-    lines = [f"## releasegate: {decision.verdict} — {header['target']}", "",
-             f"**{decision.reason}** (exit {int(decision.exit_code)})", ""]
+    lines = [f"## releasegate: {decision.verdict} — {_md(header['target'])}", "",
+             f"**{_md(decision.reason)}** (exit {int(decision.exit_code)})", ""]
     for area, group in groupby(_ordered(results), key=lambda r: r.meta.area):
         lines += [f"### {AREA_TITLES.get(area, area)}", "",
                   "| | check | runbook | severity | detail |", "|---|---|---|---|---|"]
         for r in group:
-            detail = r.message.replace("|", "\\|").replace("\n", " ")[:200]
-            lines.append(f"| {ICON[r.outcome]} | {r.meta.item} | {r.meta.runbook} | "
-                         f"{r.meta.severity} | {detail} |")
+            lines.append(f"| {ICON[r.outcome]} | {_md(r.meta.item)} | {_md(r.meta.runbook)} | "
+                         f"{_md(r.meta.severity)} | {_md(r.message, 200)} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

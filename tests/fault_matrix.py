@@ -20,7 +20,8 @@ class Row:
 
 READY_503 = {
     "test_ready_returns_200": "/healthz/ready returned 503, expected 200",
-    "test_ready_stable_over_window": "3 of 3 polls of /healthz/ready over 0.6s were not ready (503, 503, 503)",
+    "test_ready_stable_over_window": "3 of 3 polls of /healthz/ready over 0.6s were not ready "
+                                     "(503, 503, 503)",
     "test_release_ready_returns_200": "/health/ready returned 503, expected 200",
 }
 
@@ -79,9 +80,9 @@ MATRIX: list[Row] = [
     Row("probes_slow", 1, "ROLLBACK", {
         "test_probe_answers_within_timeout[live]": "/healthz/live answered in 2.",
         "test_probe_answers_within_timeout[ready]": "over its probe timeoutSeconds (1s)",
-        "test_probe_answers_within_timeout[startup]": "/healthz/startup: no response data within the read",
-        "test_startup_returns_200": "/healthz/startup: no response data within the read timeout",
-        "test_probe_body_matches_schema[startup]": "/healthz/startup: no response data within the read",
+        "test_probe_answers_within_timeout[startup]": "/healthz/startup: no complete response within the",
+        "test_startup_returns_200": "/healthz/startup: no complete response within the total timeout",
+        "test_probe_body_matches_schema[startup]": "/healthz/startup: no complete response within the",
         "test_ready_stable_over_window": "3 of 3 polls of /healthz/ready over 0.6s were not ready "
                                          "(no answer in time",
     }),
@@ -103,7 +104,8 @@ MATRIX: list[Row] = [
         "test_ready_stable_over_window": "2 of 3 polls of /healthz/ready over 0.6s were not ready (503, 503)",
     }),
     Row("startup_stuck", 1, "ROLLBACK", {
-        "test_startup_returns_200": "/healthz/startup returned 503, expected 200 (still not started after 1.5s",
+        "test_startup_returns_200": "/healthz/startup returned 503, expected 200 "
+                                    "(still not started after 1.5s",
     }),
     Row("legacy_healthz_gone", 2, "ROLLBACK", {
         "test_legacy_healthz_answers_as_decided": "/healthz returned 404, expected 200",

@@ -48,9 +48,9 @@ class ContainerProvider(Provider):
     @contextmanager
     def postgres(self) -> Iterator[PostgresServer]:
         postgres_cls, _ = _container_classes()
-        container = postgres_cls(POSTGRES_IMAGE, username="postgres", password="releasegate",
-                                 dbname="postgres", driver=None)
-        try:
+        try:  # the constructor already talks to the engine: it fails there when none answers
+            container = postgres_cls(POSTGRES_IMAGE, username="postgres", password="releasegate",
+                                     dbname="postgres", driver=None)
             container.start()
         except Exception as exc:
             raise ServerUnavailable(f"cannot start {POSTGRES_IMAGE}: {exc}") from None
@@ -71,8 +71,8 @@ class ContainerProvider(Provider):
     @contextmanager
     def redis(self) -> Iterator[RedisServer]:
         _, redis_cls = _container_classes()
-        container = redis_cls(REDIS_IMAGE)
         try:
+            container = redis_cls(REDIS_IMAGE)
             container.start()
         except Exception as exc:
             raise ServerUnavailable(f"cannot start {REDIS_IMAGE}: {exc}") from None

@@ -218,12 +218,16 @@ class LocalProvider(Provider):
             for _attempt in range(3):
                 port = free_port()
                 log = root / "redis.log"
-                proc = subprocess.Popen(
-                    [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
-                     "--protected-mode", "no", "--logfile", str(log)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(root),
-                    start_new_session=True)
+                try:
+                    proc = subprocess.Popen(
+                        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
+                         "--protected-mode", "no", "--logfile", str(log)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(root),
+                        start_new_session=True)
+                except OSError as exc:  # missing or not executable: one line, not a traceback
+                    raise ServerUnavailable(f"cannot run {binary}: {exc.strerror}; "
+                                            f"{REDIS_INSTALL_HINT}") from None
                 unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGTERM))
                 client = redis_lib.Redis(host="127.0.0.1", port=port, socket_timeout=1,
                                          socket_connect_timeout=1)

@@ -10,7 +10,8 @@ from releasegate.schema_check import expect_matches_schema
 pytestmark = pytest.mark.health
 
 
-@pytest.mark.runbook("004", "Legacy Health Check", "legacy /healthz answers as decided (supported: always 200)")
+@pytest.mark.runbook("004", "Legacy Health Check",
+                     "legacy /healthz answers as decided (supported: always 200)")
 @pytest.mark.severity("blocker")
 def test_legacy_healthz_answers_as_decided(health_endpoints, evidence, target):
     legacy = require_section(target, "health.legacy")
