@@ -52,11 +52,13 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     import pytest
 
     # httpx imported anyio before pytest could rewrite its plugin: harmless, so not shown
-    args = ["--target", str(target), "--verdict-exit-codes", "-p", "no:cacheprovider",
+    # --opt=VALUE: pytest looks for its config file from every path-like argument before
+    # plugins add their options, so a bare "--target /tmp/x.yaml" would hide the repo's config.
+    args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            "--rootdir", str(suites_dir().parent)]
+            f"--rootdir={suites_dir().parent}"]
     if report_dir:
-        args += ["--report-dir", report_dir]
+        args.append(f"--report-dir={report_dir}")
     if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in extra):
         args.append(str(suites_dir()))
     return int(pytest.main([*args, *extra]))

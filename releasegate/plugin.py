@@ -183,6 +183,9 @@ def check_meta(item: pytest.Item, overrides: dict[str, str]) -> CheckMeta | None
     if level not in ("blocker", "warning"):
         raise pytest.UsageError(f"{item.nodeid}: severity must be blocker or warning, not {level!r}")
     file, section, text = runbook.args
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        text = f"{text} [{callspec.id}]"  # one checklist line per parameter
     return CheckMeta(area=areas[0], runbook=f"{file} {section}", item=text, severity=level,
                      gate=severity.kwargs.get("gate"), smoke="smoke" in names)
 

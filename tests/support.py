@@ -48,8 +48,9 @@ class SuiteRun:
 def run_suites(profile: Path | str, report_dir: Path, *args: str, env: dict[str, str] | None = None,
                timeout: float = 120) -> SuiteRun:
     """Run the suites against ``profile`` exactly as `pytest suites --target` would."""
-    cmd = [sys.executable, "-m", "pytest", str(SUITES), "--target", str(profile),
-           "--report-dir", str(report_dir), "--verdict-exit-codes", "-p", "no:cacheprovider",
+    # --opt=VALUE keeps pytest from taking the profile's directory into its config search
+    cmd = [sys.executable, "-m", "pytest", str(SUITES), f"--target={profile}",
+           f"--report-dir={report_dir}", "--verdict-exit-codes", "-p", "no:cacheprovider",
            *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout,
                           env={**os.environ, **(env or {})})
