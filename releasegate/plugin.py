@@ -313,9 +313,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if run.facts:
         data["facts"] = redactor.value(dict(run.facts))
     report.releasegate = data
-    if report.when == "call":
-        report.user_properties += [("area", meta.area), ("runbook", meta.runbook),
-                                   ("item", meta.item), ("severity", meta.severity)]
+    if report.when == "setup":  # junitxml reads them from the teardown report, made from the item
+        item.user_properties += [("area", meta.area), ("runbook", meta.runbook),
+                                 ("item", meta.item), ("severity", meta.severity)]
     return report
 
 
