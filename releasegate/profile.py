@@ -80,17 +80,27 @@ class Target:
         return node
 
 
-def expand(node: Any, env: Mapping[str, str], path: str, secrets: set[str]) -> Any:
+def _dotted(keys: tuple[Any, ...]) -> str:
+    """('health', 'probes', 0) -> 'health.probes[0]' for messages."""
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def expand(node: Any, env: Mapping[str, str], secrets: set[str],
+           typed: dict[tuple[Any, ...], Any], keys: tuple[Any, ...] = ()) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``.
 
     Values read from the environment are added to ``secrets`` so that redaction masks them.
-    A string that is exactly one reference is re-typed (``"3"`` → 3) so numbers can come from
-    variables too.
+    Every value stays a string; where a string that is exactly one reference reads as a number
+    or boolean, that reading goes into ``typed`` so validation can use it where the schema wants
+    one (``timeout_s: ${T:-3}`` is 3, while ``X-API-Key: ${KEY}`` with KEY=123456 stays text).
     """
     if isinstance(node, Mapping):
-        return {k: expand(v, env, f"{path}.{k}" if path else str(k), secrets) for k, v in node.items()}
+        return {k: expand(v, env, secrets, typed, (*keys, k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [expand(v, env, f"{path}[{i}]", secrets) for i, v in enumerate(node)]
+        return [expand(v, env, secrets, typed, (*keys, i)) for i, v in enumerate(node)]
     if not isinstance(node, str) or "$" not in node:
         return node
 
@@ -104,20 +114,35 @@ def expand(node: Any, env: Mapping[str, str], path: str, secrets: set[str]) -> A
         if default is not None:
             return default
         raise ProfileError(
-            f"{path}: environment variable {name} is not set "
+            f"{_dotted(keys)}: environment variable {name} is not set "
             f"(export {name}=... or write ${{{name}:-default}} in the profile)"
         )
 
     value = _VAR.sub(substitute, node)
     whole = _VAR.fullmatch(node)
-    if whole and whole.group(0) != "$$":
+    if whole and whole.group(0) != "$$" and value.strip():
         try:
-            typed = yaml.safe_load(value) if value.strip() else value
-        except yaml.YAMLError:  # e.g. a password starting with '@' or '!': it stays a string
-            typed = value
-        if isinstance(typed, (int, float, bool)):
-            return typed
+            reading = yaml.safe_load(value)
+        except yaml.YAMLError:  # e.g. a password starting with '@' or '!': text only
+            reading = None
+        if isinstance(reading, (int, float, bool)):
+            typed[keys] = reading
     return value
+
+
+def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
+                 validator: jsonschema.protocols.Validator) -> None:
+    """Use a reference's numeric/boolean reading wherever the schema rejects it as a string."""
+    for _ in range(len(typed) + 1):
+        wrong = [tuple(e.absolute_path) for e in validator.iter_errors(data) if e.validator == "type"]
+        fixable = [keys for keys in wrong if keys in typed]
+        if not fixable:
+            return
+        for keys in fixable:
+            parent = data
+            for key in keys[:-1]:
+                parent = parent[key]
+            parent[keys[-1]] = typed.pop(keys)
 
 
 @cache
@@ -156,11 +181,13 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     if not isinstance(raw, Mapping):
         raise ProfileError(f"target profile {profile_path}: expected a mapping at the top level")
     secrets: set[str] = set()
+    typed: dict[tuple[Any, ...], Any] = {}
     try:
-        data = expand(raw, os.environ if env is None else env, "", secrets)
+        data = expand(raw, os.environ if env is None else env, secrets, typed)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
     validator = jsonschema.Draft202012Validator(load_schema("profile.schema.json"))
+    _apply_typed(data, typed, validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         # The offending value may have come from a ${VAR}: mask it like every other output.

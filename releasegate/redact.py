@@ -14,15 +14,22 @@ from typing import Any
 MASK = "***"
 
 # Field names whose values are credentials wherever they appear (headers, JSON bodies, profiles).
+# Matched as whole words of the key (split at -, _, . and camelCase): "db_password", "X-API-Key",
+# "authToken" are credentials; "passed", "bypass" and "author" are not.
 CREDENTIAL_KEY = re.compile(
-    r"(pass(word|wd)?|secret|token|api[-_]?key|auth(orization)?|cookie|credential|private[-_]?key"
-    r"|dsn|session[-_]?id)",
-    re.IGNORECASE,
+    r"password|passwd|secret|credential|apikey|privatekey"  # unmistakable anywhere (PGPASSWORD)
+    r"|(?:^|_)(?:pass|token|auth|authorization|cookie|dsn|api_key|private_key|session_?id)(?:$|_)",
 )
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@/\s]+)(?=@)", re.I)
 # Values shorter than this are not masked as free text: masking "1" or "ok" everywhere would make
 # the report unreadable and protects nothing. Credential-named fields are masked whatever their length.
 MIN_SECRET_LENGTH = 4
+
+
+def is_credential_key(key: str) -> bool:
+    """True for field names that hold credentials (see CREDENTIAL_KEY)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)
+    return CREDENTIAL_KEY.search(re.sub(r"[^A-Za-z0-9]+", "_", words).lower()) is not None
 
 
 class Redactor:
@@ -56,7 +63,8 @@ class Redactor:
 
     def value(self, value: Any, key: str | None = None) -> Any:
         """Mask a JSON-like value; a credential-named key masks its whole value."""
-        if key is not None and CREDENTIAL_KEY.search(key) and value not in (None, "", True, False):
+        if key is not None and is_credential_key(key) and not (
+                value is None or value == "" or isinstance(value, bool)):
             return MASK
         if isinstance(value, str):
             return self.text(value)

@@ -49,7 +49,7 @@ def find_pg_bindir() -> Path:
                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-2]) or 0), reverse=True)
     candidates += [Path(p) for p in versioned]
     for bindir in candidates:
-        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+        if all(os.access(bindir / name, os.X_OK) for name in ("initdb", "postgres")):
             return bindir
     raise ServerUnavailable(
         f"Postgres server binaries (initdb, postgres) not found on PATH or in "
@@ -210,6 +210,8 @@ class LocalProvider(Provider):
     @contextmanager
     def redis(self) -> Iterator[RedisServer]:
         import redis as redis_lib
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         binary = find_redis_server()
         root = Path(tempfile.mkdtemp(prefix="rg-redis-"))
@@ -229,8 +231,10 @@ class LocalProvider(Provider):
                     raise ServerUnavailable(f"cannot run {binary}: {exc.strerror}; "
                                             f"{REDIS_INSTALL_HINT}") from None
                 unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGTERM))
+                # No retries: redis-py's default (10, with backoff) turns each refused ping
+                # into seconds and overruns START_TIMEOUT_S; this loop is the retry.
                 client = redis_lib.Redis(host="127.0.0.1", port=port, socket_timeout=1,
-                                         socket_connect_timeout=1)
+                                         socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
                 deadline = time.monotonic() + START_TIMEOUT_S
                 while time.monotonic() < deadline and proc.poll() is None:
                     try:

@@ -1,0 +1,157 @@
+"""releasegate.cli: the command line in-process, and the installed console script once for real."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reference.faults import FAULTS
+from releasegate.cli import main
+from releasegate.plugin import EXIT_UNUSABLE
+from tests.unit.conftest import clean_env
+from tests.unit.summary_schema import validate_summary
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("releasegate")
+
+
+@pytest.fixture(autouse=True)
+def _restore_sigterm(monkeypatch):
+    """main() installs a SIGTERM handler; keep this test process's own."""
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.delenv("RELEASEGATE_TARGET", raising=False)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def stderr_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("releasegate: ")
+    return lines[0]
+
+
+def test_stack_faults_lists_every_fault(capsys):
+    assert main(["stack", "faults"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert listed == list(FAULTS)
+    for fault in FAULTS.values():
+        assert fault.breaks in out
+        assert f"[{fault.runbook}]" in out
+
+
+def test_run_without_target(capsys):
+    assert main(["run"]) == EXIT_UNUSABLE
+    line = stderr_line(capsys)
+    assert "--target" in line and "RELEASEGATE_TARGET" in line
+
+
+def test_run_with_target_from_environment_is_validated(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("RELEASEGATE_TARGET", str(tmp_path / "missing.yaml"))
+    assert main(["run"]) == EXIT_UNUSABLE
+    assert "missing.yaml" in stderr_line(capsys)
+
+
+@pytest.mark.parametrize(("text", "expect"), [
+    ("name: unit\nhelth: {}\n", "unknown key 'helth'"),
+    ("name: unit\nhealth:\n  base_url: ${RG_CLI_UNSET}\n", "RG_CLI_UNSET"),
+    ("name: unit\n  bad: indent\n", "line 2"),
+])
+def test_run_with_bad_profile(capsys, tmp_path, text, expect):
+    profile = tmp_path / "bad.yaml"
+    profile.write_text(text)
+    assert main(["run", "--target", str(profile)]) == EXIT_UNUSABLE
+    line = stderr_line(capsys)
+    assert str(profile) in line
+    assert expect in line
+
+
+def test_demo_with_unknown_fault(capsys):
+    assert main(["demo", "--faults", "db_down,nope"]) == EXIT_UNUSABLE
+    line = stderr_line(capsys)
+    assert "nope" in line
+    for name in FAULTS:
+        assert name in line
+
+
+def test_stack_up_with_unknown_fault(capsys):
+    assert main(["stack", "up", "--faults", "nope"]) == EXIT_UNUSABLE
+    assert "unknown fault nope" in stderr_line(capsys)
+
+
+@pytest.mark.parametrize("argv", [[], ["demo"], ["run"], ["stack"], ["stack", "up"], ["stack", "faults"]],
+                         ids=lambda a: " ".join(a) or "top")
+def test_help_of_each_command(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: releasegate {' '.join(argv)}".rstrip())
+
+
+def test_top_level_help_explains_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for code in ("0 GO", "1 ROLLBACK", "2 ROLLBACK", "3 INVESTIGATE", "4 INVESTIGATE", "64", "69"):
+        assert code in out
+    for command in ("demo", "stack", "run"):
+        assert command in out
+
+
+def test_extra_arguments_are_refused_where_not_passed_to_pytest(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["stack", "faults", "--bogus"])
+    assert exc.value.code == 2
+    assert "--bogus" in capsys.readouterr().err
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+# --- the installed console script, end to end --------------------------------------------------
+
+
+def demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    report_dir = tmp_path / "reports"
+    proc = subprocess.run([str(CONSOLE_SCRIPT), "demo", "--report-dir", str(report_dir), *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                          env=clean_env())
+    return proc, report_dir
+
+
+def test_demo_healthy_stack_is_go(tmp_path):
+    proc, report_dir = demo(tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((report_dir / "summary.json").read_text())
+    validate_summary(summary)
+    assert (summary["verdict"], summary["exit_code"]) == ("GO", 0)
+    assert summary["checks"] and all(c["outcome"] == "passed" for c in summary["checks"])
+    assert (report_dir / "report.html").is_file() and (report_dir / "junit.xml").is_file()
+    assert "stack torn down" in proc.stderr
+
+
+def test_demo_db_down_is_rollback(tmp_path):
+    proc, report_dir = demo(tmp_path, "--faults", "db_down")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((report_dir / "summary.json").read_text())
+    validate_summary(summary)
+    assert (summary["verdict"], summary["exit_code"]) == ("ROLLBACK", 1)
+    item = "/healthz/ready returns 200 (DB + Redis OK)"
+    ready = [c for c in summary["checks"] if c["item"] == item]
+    assert len(ready) == 1 and ready[0]["outcome"] == "failed"
+    assert "503" in ready[0]["message"]
+    assert item in summary["reason"]
+    html = (report_dir / "report.html").read_text()
+    assert re.search(r'<td class="rg-failed">FAIL</td><td>' + re.escape(item) + "</td>", html)
+    assert "Verdict: ROLLBACK (exit 1)" in html

@@ -1,0 +1,289 @@
+"""releasegate.profile: ${VAR} expansion, re-typing, secrets, and one-line errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from releasegate.errors import ProfileError
+from releasegate.profile import load_target
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = "http://127.0.0.1:9"
+
+
+def write(tmp_path: Path, data: Any, name: str = "target.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def profile_error(path: Path, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ProfileError) as info:
+        load_target(path, env={} if env is None else env)
+    message = str(info.value)
+    assert "\n" not in message, f"profile errors are one line, got: {message!r}"
+    return message
+
+
+# --- expansion --------------------------------------------------------------------------------
+
+
+def test_variable_is_expanded_and_recorded_as_secret(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {
+        "base_url": BASE, "headers": {"Authorization": "Bearer ${RG_TOKEN}"}}})
+    target = load_target(path, env={"RG_TOKEN": "s3cr3t-token"})
+    assert target.data["health"]["headers"]["Authorization"] == "Bearer s3cr3t-token"
+    assert target.secrets == frozenset({"s3cr3t-token"})
+
+
+def test_default_is_used_when_unset_and_is_not_a_secret(tmp_path):
+    path = write(tmp_path, {"name": "unit", "environment": "${RG_ENV:-staging}",
+                            "health": {"base_url": "${RG_URL:-http://127.0.0.1:8000}"}})
+    target = load_target(path, env={})
+    assert target.environment == "staging"
+    assert target.data["health"]["base_url"] == "http://127.0.0.1:8000"
+    assert target.secrets == frozenset()
+
+
+def test_environment_wins_over_default_and_becomes_secret(tmp_path):
+    path = write(tmp_path, {"name": "unit", "environment": "${RG_ENV:-staging}"})
+    target = load_target(path, env={"RG_ENV": "production"})
+    assert target.environment == "production"
+    assert target.secrets == frozenset({"production"})
+
+
+def test_reads_os_environ_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("RG_UNIT_ENVIRONMENT", "prod-eu")
+    target = load_target(write(tmp_path, {"name": "unit", "environment": "${RG_UNIT_ENVIRONMENT}"}))
+    assert target.environment == "prod-eu"
+    assert "prod-eu" in target.secrets
+
+
+def test_double_dollar_is_a_literal_dollar(tmp_path):
+    path = write(tmp_path, {"name": "unit", "meta": {
+        "price": "$$5", "ref": "$${NOT_EXPANDED}", "mixed": "a$$b-${RG_X}"}})
+    target = load_target(path, env={"RG_X": "xval"})
+    assert target.meta["price"] == "$5"
+    assert target.meta["ref"] == "${NOT_EXPANDED}"
+    assert target.meta["mixed"] == "a$b-xval"
+
+
+def test_lone_dollar_is_left_alone(tmp_path):
+    target = load_target(write(tmp_path, {"name": "unit", "meta": {"s": "pa$word $HOME"}}), env={})
+    assert target.meta["s"] == "pa$word $HOME"
+
+
+@pytest.mark.parametrize(("where", "raw", "env", "expected"), [
+    (("defaults", "timeouts", "total"), "${T}", {"T": "8"}, 8),
+    (("defaults", "timeouts", "read"), "${RATIO}", {"RATIO": "2.5"}, 2.5),
+    (("health", "verify_tls"), "${FLAG}", {"FLAG": "false"}, False),
+    (("defaults", "body_limit_bytes"), "${CAP:-4096}", {}, 4096),
+    (("meta", "v"), "${PORT}", {"PORT": "8000"}, "8000"),  # free-form: text stays text
+    (("meta", "v"), "port ${PORT}", {"PORT": "8000"}, "port 8000"),  # not a whole reference
+    (("health", "headers", "X-API-Key"), "${KEY}", {"KEY": "123456"}, "123456"),  # a numeric secret
+])
+def test_whole_reference_is_typed_where_the_schema_wants_it(tmp_path, where, raw, env, expected):
+    data: dict = {"name": "unit", "health": {"base_url": BASE}}
+    node = data
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = raw
+    target = load_target(write(tmp_path, data), env=env)
+    value = target.section(".".join(where[:-1]))[where[-1]]
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_retyped_number_validates_against_a_numeric_field(tmp_path):
+    path = write(tmp_path, {"name": "unit", "defaults": {"timeouts": {"total": "${RG_TOTAL}"}}})
+    assert load_target(path, env={"RG_TOTAL": "7.5"}).timeouts.total == 7.5
+
+
+@pytest.mark.parametrize("value", ["@bc:def", "!secret", "`tick", "[unbalanced", "*alias", "%dir"])
+def test_yaml_hostile_secret_is_kept_as_text(tmp_path, value):
+    """Whole-reference re-typing must not choke on values YAML cannot parse."""
+    path = write(tmp_path, {"name": "unit", "health": {
+        "base_url": BASE, "headers": {"X-API-Key": "${RG_KEY}"}}})
+    target = load_target(path, env={"RG_KEY": value})
+    assert target.data["health"]["headers"]["X-API-Key"] == value
+    assert value in target.secrets
+
+
+def test_lists_are_expanded(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": BASE, "release": {
+        "required_checks": ["db", "${RG_CHECK}"]}}})
+    target = load_target(path, env={"RG_CHECK": "redis"})
+    assert target.data["health"]["release"]["required_checks"] == ["db", "redis"]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_unset_variable_names_variable_and_key_path(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {
+        "base_url": BASE, "headers": {"Authorization": "Bearer ${RG_UNSET_TOKEN}"}}})
+    message = profile_error(path)
+    assert "RG_UNSET_TOKEN" in message
+    assert "health.headers.Authorization" in message
+    assert str(path) in message
+
+
+def test_unset_variable_inside_a_list_names_the_index(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": BASE, "release": {
+        "required_checks": ["db", "${RG_MISSING}"]}}})
+    message = profile_error(path)
+    assert "health.release.required_checks[1]" in message
+    assert "RG_MISSING" in message
+
+
+def test_unknown_top_level_key_is_named_with_the_allowed_keys(tmp_path):
+    message = profile_error(write(tmp_path, {"name": "unit", "helth": {"base_url": BASE}}))
+    assert "'helth'" in message
+    assert "unknown key" in message
+    allowed = re.search(r"\(allowed: ([^)]*)\)", message)
+    assert allowed, message
+    assert {"health", "name", "database", "redis", "severity"} <= set(allowed.group(1).split(", "))
+
+
+def test_unknown_nested_key_names_its_path(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {
+        "base_url": BASE, "probes": {"live": {"path": "/healthz/live", "timout_s": 1}}}})
+    message = profile_error(path)
+    assert "health.probes.live" in message
+    assert "'timout_s'" in message
+    assert "timeout_s" in message.split("allowed:")[1]
+
+
+@pytest.mark.parametrize(("data", "key_path"), [
+    ({"name": "unit", "defaults": {"timeouts": {"connect": "fast"}}}, "defaults.timeouts.connect"),
+    ({"name": "unit", "health": {"base_url": BASE, "verify_tls": "yes please"}}, "health.verify_tls"),
+    ({"name": "unit", "health": {"base_url": "ftp://nope"}}, "health.base_url"),
+    ({"name": "unit", "severity": {"test_live": "fatal"}}, "severity.test_live"),
+    ({"name": ["not", "a", "string"]}, "name"),
+])
+def test_wrong_type_names_the_key_path(tmp_path, data, key_path):
+    message = profile_error(write(tmp_path, data))
+    assert f": {key_path}: " in message
+
+
+def test_missing_required_name(tmp_path):
+    message = profile_error(write(tmp_path, {"health": {"base_url": BASE}}))
+    assert "'name'" in message
+
+
+def test_schema_error_does_not_echo_a_secret_value(tmp_path):
+    """The offending value may have come from a ${VAR}: the one-line error masks it."""
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
+    message = profile_error(path, env={"RG_URL": "ftp://internal-secret-host"})
+    assert "health.base_url" in message
+    assert "internal-secret-host" not in message
+
+
+def test_missing_file(tmp_path):
+    message = profile_error(tmp_path / "nope.yaml")
+    assert "nope.yaml" in message
+    assert "does not exist" in message
+
+
+def test_directory_instead_of_file(tmp_path):
+    message = profile_error(tmp_path)
+    assert str(tmp_path) in message
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("name: unit\nhealth:\n  base_url: [\n", 4),
+    ("name: unit\n  bad: indent\n", 2),
+    ("name: unit\nmeta:\n  a: 1\n\tb: 2\n", 4),
+])
+def test_invalid_yaml_reports_the_line(tmp_path, text, line):
+    message = profile_error(write(tmp_path, text))
+    assert f" line {line}:" in message
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "", "42\n"])
+def test_top_level_must_be_a_mapping(tmp_path, text):
+    message = profile_error(write(tmp_path, text))
+    assert "mapping" in message
+
+
+def test_target_accessors(tmp_path):
+    path = write(tmp_path, {"name": "unit", "environment": "staging",
+                            "defaults": {"timeouts": {"connect": 1, "read": 2, "total": 3},
+                                         "body_limit_bytes": 4096},
+                            "severity": {"test_live": "warning"},
+                            "health": {"base_url": BASE, "probes": {"live": {"path": "/l"}}}})
+    target = load_target(path, env={})
+    assert (target.name, target.environment) == ("unit", "staging")
+    assert (target.timeouts.connect, target.timeouts.read, target.timeouts.total) == (1, 2, 3)
+    assert target.timeouts.capped(1.5).read == 1.5
+    assert target.body_limit == 4096
+    assert target.severity_overrides == {"test_live": "warning"}
+    assert target.section("health.probes.live") == {"path": "/l"}
+    assert target.section("health.probes.ready") is None
+    assert target.section("mcp") is None
+
+
+# --- the shipped profiles ---------------------------------------------------------------------
+
+SHIPPED = sorted((REPO / "fixtures" / "targets").glob("*.yaml"))
+_REF = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:-)?")
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return [node] if isinstance(node, str) else []
+
+
+def _value_for(name: str) -> str:
+    """A plausible value for a variable a shipped profile needs (URLs must look like URLs)."""
+    upper = name.upper()
+    if "URL" in upper or "ENDPOINT" in upper:
+        return "https://unit.example.invalid"
+    if "PORT" in upper:
+        return "5432"
+    return f"unit-{name.lower()}-value"
+
+
+@pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
+def test_shipped_profile_loads(path, monkeypatch):
+    assert path is not None, "fixtures/targets/ has no *.yaml profile to validate"
+    needed = {m.group(1) for text in _strings(yaml.safe_load(path.read_text()))
+              for m in _REF.finditer(text) if not m.group(2)}
+    for name in needed:
+        monkeypatch.setenv(name, _value_for(name))
+    target = load_target(path)
+    assert target.name
+    for name in needed:
+        assert _value_for(name) in target.secrets, f"{name} should be masked as a secret"
+
+
+@pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
+def test_shipped_profile_without_its_variables_names_one(path, monkeypatch):
+    assert path is not None, "fixtures/targets/ has no *.yaml profile to validate"
+    needed = {m.group(1) for text in _strings(yaml.safe_load(path.read_text()))
+              for m in _REF.finditer(text) if not m.group(2)}
+    for name in needed:
+        monkeypatch.delenv(name, raising=False)
+    if not needed:  # everything has a default: it loads on a bare environment
+        assert load_target(path).secrets == frozenset()
+        return
+    message = profile_error(path, env={})
+    assert any(name in message for name in needed), message
+
+
+@pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
+def test_shipped_severity_overrides_name_real_checks(path):
+    assert path is not None, "fixtures/targets/ has no *.yaml profile to validate"
+    overrides = (yaml.safe_load(path.read_text()) or {}).get("severity") or {}
+    defined = {m.group(1) for f in (REPO / "suites").rglob("test_*.py")
+               for m in re.finditer(r"^def (test_\w+)\(", f.read_text(), re.M)}
+    named = {key.split("::")[-1].split("[")[0] for key in overrides}  # a name or a node id
+    assert named <= defined, f"overrides naming no check: {named - defined}"

@@ -1,0 +1,104 @@
+"""releasegate.verdict.decide: exit codes 0-4 and their precedence (runbook 002 §4.2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from releasegate.verdict import ExitCode, Judged, decide
+
+
+def j(item: str, outcome: str = "passed", severity: str = "blocker", gate: str | None = None) -> Judged:
+    return Judged(severity=severity, gate=gate, outcome=outcome, item=item)
+
+
+READY = j("ready 200", "failed", gate="readiness")
+BLOCKER = j("live 200", "failed")
+FEEDBACK = j("alerts fire", "failed", severity="warning", gate="feedback")
+WARNING = j("legacy endpoint", "failed", severity="warning")
+PASSED = j("something passed")
+
+
+@pytest.mark.parametrize(("results", "code", "verdict"), [
+    ([PASSED], 0, "GO"),
+    ([PASSED, READY], 1, "ROLLBACK"),
+    ([PASSED, BLOCKER], 2, "ROLLBACK"),
+    ([PASSED, FEEDBACK], 3, "INVESTIGATE"),
+    ([PASSED, WARNING], 4, "INVESTIGATE"),
+])
+def test_each_exit_code(results, code, verdict):
+    decision = decide(results)
+    assert int(decision.exit_code) == code
+    assert decision.verdict == verdict
+
+
+@pytest.mark.parametrize(("results", "code"), [
+    ([WARNING, FEEDBACK, BLOCKER, READY], ExitCode.ROLLBACK_READINESS),
+    ([WARNING, FEEDBACK, BLOCKER], ExitCode.ROLLBACK_BLOCKER),
+    ([WARNING, FEEDBACK], ExitCode.INVESTIGATE_FEEDBACK),
+    ([WARNING], ExitCode.INVESTIGATE_WARNINGS),
+])
+def test_precedence_regardless_of_order(results, code):
+    assert decide([PASSED, *results]).exit_code == code
+    assert decide([PASSED, *reversed(results)]).exit_code == code
+
+
+def test_readiness_gate_on_a_warning_does_not_roll_back():
+    decision = decide([PASSED, j("ready flaps", "failed", severity="warning", gate="readiness")])
+    assert decision.exit_code == ExitCode.INVESTIGATE_WARNINGS
+
+
+def test_feedback_gate_on_a_blocker_rolls_back():
+    decision = decide([PASSED, j("metrics scraped", "failed", gate="feedback")])
+    assert decision.exit_code == ExitCode.ROLLBACK_BLOCKER
+
+
+def test_error_counts_as_failure():
+    decision = decide([PASSED, j("ready 200", "error", gate="readiness")])
+    assert decision.exit_code == ExitCode.ROLLBACK_READINESS
+    assert "ready 200" in decision.reason
+
+
+def test_skipped_checks_do_not_count():
+    results = [PASSED, j("mcp tools", "skipped"), j("ready", "skipped", gate="readiness"),
+               j("warn", "skipped", severity="warning")]
+    decision = decide(results)
+    assert decision.exit_code == ExitCode.GO
+    assert decision.verdict == "GO"
+
+
+@pytest.mark.parametrize("results", [
+    [],
+    [j("a", "skipped"), j("b", "skipped", severity="warning")],
+])
+def test_nothing_passed_is_investigate_not_go(results):
+    decision = decide(results)
+    assert decision.verdict == "INVESTIGATE"
+    assert decision.exit_code == ExitCode.INVESTIGATE_WARNINGS
+    assert "nothing was verified" in decision.reason
+
+
+def test_all_failed_is_decided_by_the_failures_not_by_nothing_passed():
+    assert decide([BLOCKER]).exit_code == ExitCode.ROLLBACK_BLOCKER
+
+
+def test_reason_names_the_first_failure_and_counts_the_rest():
+    results = [PASSED, j("first ready", "failed", gate="readiness"), BLOCKER,
+               j("second ready", "error", gate="readiness"), j("third ready", "failed", gate="readiness")]
+    reason = decide(results).reason
+    assert "first ready" in reason
+    assert reason.endswith("(+2 more)")
+    assert "second ready" not in reason
+
+
+def test_reason_without_more_when_single():
+    reason = decide([PASSED, BLOCKER, WARNING]).reason
+    assert "live 200" in reason
+    assert "more)" not in reason
+
+
+def test_go_reason():
+    assert decide([PASSED, j("other")]).reason == "all blocker and warning checks passed"
+
+
+def test_accepts_a_generator():
+    assert decide(r for r in [PASSED, WARNING]).exit_code == ExitCode.INVESTIGATE_WARNINGS
