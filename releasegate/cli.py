@@ -54,7 +54,9 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     # httpx imported anyio before pytest could rewrite its plugin: harmless, so not shown
     # --opt=VALUE: pytest looks for its config file from every path-like argument before
     # plugins add their options, so a bare "--target /tmp/x.yaml" would hide the repo's config.
-    args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider",
+    # anyio's pytest plugin comes along only because httpx needs anyio; no check uses it, and it
+    # costs ~0.2 s of start-up on every gate run (benches/README.md).
+    args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             f"--rootdir={suites_dir().parent}"]
     if report_dir:
