@@ -73,7 +73,7 @@ class RunState:
         facts_display = {"target": f"{self.target.name} ({self.target.path})",
                          "expected environment": self.target.environment or "(not set)",
                          "suite version": __version__}
-        facts_display.update({k: v for k, v in self.facts.items()})
+        facts_display.update(self.facts)
         facts_display.update({f"meta.{k}": v for k, v in self.target.meta.items()})
         if self.allow_mutations:
             facts_display["mutations"] = "ALLOWED (--allow-mutations): checks may change the target"
