@@ -22,11 +22,6 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _children_ports(profile: Path) -> dict[str, int]:
-    data = yaml.safe_load(profile.read_text())
-    return {"app": int(data["health"]["base_url"].rsplit(":", 1)[1])}
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_stack_up_serves_until_interrupted_then_stops_everything(tmp_path, sig):
     proc = subprocess.Popen(
@@ -44,7 +39,7 @@ def test_stack_up_serves_until_interrupted_then_stops_everything(tmp_path, sig):
                     for pid in children}
         assert any("postgres -D" in c for c in commands.values()), commands
         assert any("redis-server" in c for c in commands.values()), commands
-        port = _children_ports(profile)["app"]
+        port = int(base_url.rsplit(":", 1)[1])
         proc.send_signal(sig)
         assert proc.wait(30) == 130
         stderr = proc.stderr.read()

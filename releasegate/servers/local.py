@@ -16,9 +16,11 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -108,6 +110,43 @@ def _stop_process(proc: subprocess.Popen[bytes], sig: int, grace_s: float = 10.0
         proc.wait(5)
 
 
+def _launch(cmd: list[str], *, ready: Callable[[], bool], stop_signal: int, abort_signal: int,
+            stdout: Any, cwd: str, user: pwd.struct_passwd | None = None
+            ) -> Callable[[], None] | None:
+    """Start a server and wait until ``ready()`` holds, it exits, or START_TIMEOUT_S passes.
+
+    Returns its idempotent stop function (also registered for exit paths nobody planned for);
+    None when it did not come up, in which case it has already been stopped with ``abort_signal``.
+    """
+    try:
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT, cwd=cwd,
+                                start_new_session=True, user=user.pw_uid if user else None,
+                                group=user.pw_gid if user else None)
+    except OSError as exc:  # missing or not executable: one line, not a traceback
+        raise ServerUnavailable(f"cannot run {cmd[0]}: {exc.strerror}") from None
+    unregister = register_live(lambda: _stop_process(proc, stop_signal))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            def stop() -> None:
+                _stop_process(proc, stop_signal)
+                unregister()
+
+            return stop
+        time.sleep(0.02)
+    _stop_process(proc, abort_signal)
+    unregister()
+    return None
+
+
+@cache
+def _version(binary: str, pattern: str) -> str:
+    """A server binary's version, asked once per process."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    match = re.search(pattern, out)
+    return match.group(1) if match else "unknown"
+
+
 class LocalProvider(Provider):
     name = "local"
 
@@ -124,10 +163,7 @@ class LocalProvider(Provider):
         return self._bindir
 
     def pg_version(self) -> str:
-        out = subprocess.run([str(self.bindir / "postgres"), "--version"], capture_output=True,
-                             text=True, check=False).stdout
-        match = re.search(r"(\d+)(\.\d+)?", out)
-        return match.group(0) if match else "unknown"
+        return _version(str(self.bindir / "postgres"), r"(\d+(?:\.\d+)?)")
 
     def _template(self, user: pwd.struct_passwd | None) -> Path:
         """An initdb'ed data directory, made once per machine and copied for each server."""
@@ -173,35 +209,25 @@ class LocalProvider(Provider):
         log = root / "postgres.log"
         for _attempt in range(3):  # a free port can be taken between probe and bind
             port = free_port()
+
+            def answers(port: int = port) -> bool:
+                try:
+                    psycopg.connect(host="127.0.0.1", port=port, user="postgres",
+                                    dbname="postgres", connect_timeout=1).close()
+                    return True
+                except psycopg.OperationalError:
+                    return False
+
             cmd = [str(self.bindir / "postgres"), "-D", str(data), "-p", str(port),
                    "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                    "-c", "shared_buffers=32MB", "-c", "max_connections=60",
                    "-c", "logging_collector=off"]
-            out = open(log, "ab")  # noqa: SIM115 - handed to the child for its lifetime
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd="/",
-                                    start_new_session=True,
-                                    user=user.pw_uid if user else None,
-                                    group=user.pw_gid if user else None)
-            out.close()
-            unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGINT))
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    psycopg.connect(host="127.0.0.1", port=port, user="postgres",
-                                    dbname="postgres", connect_timeout=1).close()
-                    break
-                except psycopg.OperationalError:
-                    time.sleep(0.05)
-            if proc.poll() is None and time.monotonic() < deadline:
-
-                def stop(p: subprocess.Popen[bytes] = proc, u=unregister) -> None:
-                    _stop_process(p, signal.SIGINT)  # fast shutdown
-                    u()
-
+            with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+                stop = _launch(cmd, ready=answers, stop_signal=signal.SIGINT,  # fast shutdown
+                               abort_signal=signal.SIGQUIT, stdout=out, cwd="/", user=user)
+            if stop is not None:
                 return PostgresServer("127.0.0.1", port, self.name, self.pg_version(), stop)
-            _stop_process(proc, signal.SIGQUIT)
-            unregister()
             if "could not bind" not in "".join(iter_lines_tail(str(log), 20)):
                 break
         tail = " | ".join(iter_lines_tail(str(log), 3))
@@ -215,50 +241,39 @@ class LocalProvider(Provider):
 
         binary = find_redis_server()
         root = Path(tempfile.mkdtemp(prefix="rg-redis-"))
+        log = root / "redis.log"
         server: RedisServer | None = None
         try:
-            for _attempt in range(3):
+            for _attempt in range(3):  # a free port can be taken between probe and bind
                 port = free_port()
-                log = root / "redis.log"
-                try:
-                    proc = subprocess.Popen(
-                        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
-                         "--protected-mode", "no", "--logfile", str(log)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(root),
-                        start_new_session=True)
-                except OSError as exc:  # missing or not executable: one line, not a traceback
-                    raise ServerUnavailable(f"cannot run {binary}: {exc.strerror}; "
-                                            f"{REDIS_INSTALL_HINT}") from None
-                unregister = register_live(lambda p=proc: _stop_process(p, signal.SIGTERM))
                 # No retries: redis-py's default (10, with backoff) turns each refused ping
-                # into seconds and overruns START_TIMEOUT_S; this loop is the retry.
+                # into seconds and overruns START_TIMEOUT_S; _launch's loop is the retry.
                 client = redis_lib.Redis(host="127.0.0.1", port=port, socket_timeout=1,
                                          socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-                deadline = time.monotonic() + START_TIMEOUT_S
-                while time.monotonic() < deadline and proc.poll() is None:
+
+                def answers(client: redis_lib.Redis = client) -> bool:
                     try:
-                        client.ping()
-                        break
+                        return bool(client.ping())
                     except redis_lib.ConnectionError:
-                        time.sleep(0.02)
-                client.close()
-                if proc.poll() is None and time.monotonic() < deadline:
-                    version = subprocess.run([binary, "--version"], capture_output=True,
-                                             text=True, check=False).stdout
-                    match = re.search(r"v=(\S+)", version)
+                        return False
 
-                    def stop(p: subprocess.Popen[bytes] = proc, u=unregister) -> None:
-                        _stop_process(p, signal.SIGTERM)
-                        u()
-
+                cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                       "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
+                       "--protected-mode", "no", "--logfile", str(log)]
+                try:
+                    stop = _launch(cmd, ready=answers, stop_signal=signal.SIGTERM,
+                                   abort_signal=signal.SIGKILL, stdout=subprocess.DEVNULL,
+                                   cwd=str(root))
+                except ServerUnavailable as exc:
+                    raise ServerUnavailable(f"{exc}; {REDIS_INSTALL_HINT}") from None
+                finally:
+                    client.close()
+                if stop is not None:
                     server = RedisServer("127.0.0.1", port, self.name,
-                                         match.group(1) if match else "unknown", stop)
+                                         _version(binary, r"v=(\S+)"), stop)
                     break
-                _stop_process(proc, signal.SIGKILL)
-                unregister()
             if server is None:
-                tail = " | ".join(iter_lines_tail(str(root / "redis.log"), 3))
+                tail = " | ".join(iter_lines_tail(str(log), 3))
                 raise ServerUnavailable(f"redis-server did not start: {tail}")
             try:
                 yield server

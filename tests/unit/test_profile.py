@@ -252,11 +252,16 @@ def _value_for(name: str) -> str:
     return f"unit-{name.lower()}-value"
 
 
+
+def _required_vars(path: Path) -> set[str]:
+    """The ${VAR}s of a profile that have no default."""
+    return {m.group(1) for text in _strings(yaml.safe_load(path.read_text()))
+            for m in _REF.finditer(text) if not m.group(2)}
+
 @pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
 def test_shipped_profile_loads(path, monkeypatch):
     assert path is not None, "fixtures/targets/ has no *.yaml profile to validate"
-    needed = {m.group(1) for text in _strings(yaml.safe_load(path.read_text()))
-              for m in _REF.finditer(text) if not m.group(2)}
+    needed = _required_vars(path)
     for name in needed:
         monkeypatch.setenv(name, _value_for(name))
     target = load_target(path)
@@ -268,8 +273,7 @@ def test_shipped_profile_loads(path, monkeypatch):
 @pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
 def test_shipped_profile_without_its_variables_names_one(path, monkeypatch):
     assert path is not None, "fixtures/targets/ has no *.yaml profile to validate"
-    needed = {m.group(1) for text in _strings(yaml.safe_load(path.read_text()))
-              for m in _REF.finditer(text) if not m.group(2)}
+    needed = _required_vars(path)
     for name in needed:
         monkeypatch.delenv(name, raising=False)
     if not needed:  # everything has a default: it loads on a bare environment
