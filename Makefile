@@ -6,11 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard scripts/system-packages/*.txt)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -m pip install -q -e '.[dev]'
-	@bash scripts/ensure-servers.sh
+	@bash scripts/ensure-system.sh
 	@touch $@
 
 demo: $(STAMP)  ## the smoke suite against the reference stack; reports in reports/

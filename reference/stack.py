@@ -21,13 +21,14 @@ import httpx
 import psycopg
 import yaml
 
-from reference.app import Settings, config_hash
-from reference.faults import STOP_POSTGRES, STOP_REDIS, parse_faults
+from reference.app import Settings
+from reference.faults import parse_faults
+from reference.parts import StackContext, parts
 from releasegate.errors import ServerUnavailable
+from releasegate.paths import FIXTURES, IN_CHECKOUT, ROOT
 from releasegate.servers import PostgresServer, Provider, RedisServer, get_provider
 
-REPO = Path(__file__).resolve().parent.parent
-SEED_DIR = REPO / "fixtures" / "seed"
+SEED_DIR = FIXTURES / "seed"
 BUILD_ID = "git:ref1234"
 ENVIRONMENT = "staging"
 APP_BOOT_TIMEOUT_S = 20.0
@@ -47,13 +48,15 @@ class Stack:
 
 
 def seed(server: PostgresServer, dbname: str = "reference") -> str:
-    """Create the reference database from fixtures/seed; return its DSN."""
+    """Create the reference database from fixtures/seed (and each part's seed); return its DSN."""
     with psycopg.connect(server.dsn(), autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{dbname}"')
     dsn = server.dsn(dbname)
+    files = ["schema.sql", "data.sql", *(name for part in parts() for name in part.seed_sql)]
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        for name in ("schema.sql", "data.sql"):
+        for name in files:
             conn.execute((SEED_DIR / name).read_text())
+        conn.execute("ANALYZE")
     return dsn
 
 
@@ -82,30 +85,19 @@ def _wait_live(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise ServerUnavailable(f"reference app did not answer within {APP_BOOT_TIMEOUT_S:g}s")
 
 
-def profile_for(base_url: str, settings: Settings, provider: Provider,
-                faults: tuple[str, ...]) -> dict[str, Any]:
+def profile_for(ctx: StackContext) -> dict[str, Any]:
     """The target profile of a running reference stack (written next to its logs)."""
-    return {
+    profile: dict[str, Any] = {
         "name": "reference",
         "environment": ENVIRONMENT,
-        "meta": {"stack": "releasegate reference stack", "provider": provider.describe(),
-                 "faults": ",".join(faults) or "none"},
+        "meta": {"stack": "releasegate reference stack", "provider": ctx.provider.describe(),
+                 "faults": ",".join(sorted(ctx.faults)) or "none"},
         "defaults": {"timeouts": {"connect": 1, "read": 3, "total": 5}},
-        "health": {
-            "base_url": base_url,
-            "probes": {
-                "live": {"path": "/healthz/live", "timeout_s": 2},
-                "ready": {"path": "/healthz/ready", "timeout_s": 1, "expect_redis": True},
-                "startup": {"path": "/healthz/startup", "timeout_s": 1, "wait_s": 1.5,
-                            "period_s": 0.25},
-            },
-            "legacy": {"path": "/healthz", "expect": "supported"},
-            "release": {"path": "/health/ready", "timeout_s": 2, "build_id": settings.build_id,
-                        "config_hash": config_hash(settings),
-                        "required_checks": ["config", "database", "queue"]},
-            "stability": {"polls": 3, "window_s": 0.6},
-        },
     }
+    for part in parts():
+        if part.profile is not None:
+            profile.update(part.profile(ctx))
+    return profile
 
 
 @contextmanager
@@ -128,34 +120,50 @@ def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = 
         timings["seed_s"] = time.perf_counter() - started - timings["servers_s"]
         settings = Settings(dsn=dsn, redis_url=redis_server.url, environment=ENVIRONMENT,
                             build_id=BUILD_ID, faults=frozenset(names))
-        sock = _bound_socket()
-        port = sock.getsockname()[1]
-        base_url = f"http://127.0.0.1:{port}"
-        app_log = root / "reference-app.log"
-        env = {**os.environ, "RG_DSN": dsn, "RG_REDIS_URL": redis_server.url,
-               "RG_ENVIRONMENT": ENVIRONMENT, "RG_BUILD_ID": BUILD_ID, "RG_FAULTS": ",".join(names),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-        with open(app_log, "ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "reference", "--fd", str(sock.fileno())],
-                                    pass_fds=(sock.fileno(),), stdout=out, stderr=subprocess.STDOUT,
-                                    env=env, cwd=str(REPO), start_new_session=True)
-        sock.close()
-        stack.callback(_terminate, proc)
-        log(f"starting the reference app on {base_url}")
-        _wait_live(base_url, proc, app_log)
+        ctx = StackContext(root=root, provider=provider, postgres=postgres, redis=redis_server,
+                           dsn=dsn, faults=frozenset(names), exit_stack=stack, log=log,
+                           facts={"settings": settings})
+        for part in parts():
+            if part.before_app is not None:
+                part.before_app(ctx)
+        ctx.base_url = _start_app(ctx, stack, log)
         timings["app_s"] = time.perf_counter() - started - timings["servers_s"] - timings["seed_s"]
-        if STOP_POSTGRES & set(names):
-            postgres.stop()
-        if STOP_REDIS & set(names):
-            redis_server.stop()
+        for part in parts():
+            if part.after_app is not None:
+                part.after_app(ctx)
+        for part in parts():
+            if part.apply_faults is not None:
+                part.apply_faults(ctx)
         profile_path = root / "reference-target.yaml"
         profile_path.write_text(
             "# Written by releasegate for a running reference stack; valid while it runs.\n"
-            + yaml.safe_dump(profile_for(base_url, settings, provider, names), sort_keys=False))
+            + yaml.safe_dump(profile_for(ctx), sort_keys=False))
         timings["boot_s"] = time.perf_counter() - started
         if names:
             log(f"faults on: {', '.join(names)}")
-        yield Stack(base_url, profile_path, provider, postgres, redis_server, names, timings)
+        yield Stack(ctx.base_url, profile_path, provider, postgres, redis_server, names, timings)
+
+
+def _start_app(ctx: StackContext, stack: ExitStack, log: Callable[[str], None]) -> str:
+    """Start the reference app on a socket bound here; return its base URL once it answers."""
+    settings: Settings = ctx.facts["settings"]
+    sock = _bound_socket()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app_log = ctx.root / "reference-app.log"
+    env = {**os.environ, **ctx.app_env, "RG_DSN": ctx.dsn, "RG_REDIS_URL": ctx.redis.url,
+           "RG_ENVIRONMENT": settings.environment, "RG_BUILD_ID": settings.build_id,
+           "RG_FAULTS": ",".join(sorted(ctx.faults))}
+    if IN_CHECKOUT:  # an installed wheel imports reference from site-packages
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    with open(app_log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "reference", "--fd", str(sock.fileno())],
+                                pass_fds=(sock.fileno(),), stdout=out, stderr=subprocess.STDOUT,
+                                env=env, cwd=str(ctx.root), start_new_session=True)
+    sock.close()
+    stack.callback(_terminate, proc)
+    log(f"starting the reference app on {base_url}")
+    _wait_live(base_url, proc, app_log)
+    return base_url
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:

@@ -18,12 +18,12 @@ from types import FrameType
 
 from releasegate import __version__
 from releasegate.errors import ProfileError, ServerUnavailable
+from releasegate.paths import SUITES
 from releasegate.plugin import EXIT_UNUSABLE
 from releasegate.profile import load_target
 
 EXIT_NO_SERVER = 69
 EXIT_INTERRUPTED = 130
-REPO = Path(__file__).resolve().parent.parent
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
             3 INVESTIGATE, feedback loop failed | 4 INVESTIGATE, only warnings failed |
@@ -41,12 +41,6 @@ def _say(message: str) -> None:
     print(f"releasegate: {message}", file=sys.stderr, flush=True)
 
 
-def suites_dir() -> Path:
-    """suites/ of the working directory when there is one, else the one beside this package."""
-    local = Path.cwd() / "suites"
-    return local if local.is_dir() else REPO / "suites"
-
-
 def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str]) -> int:
     """Run the suites in-process with releasegate's report defaults and verdict exit codes."""
     import pytest
@@ -58,11 +52,11 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     # costs ~0.2 s of start-up on every gate run (benches/README.md).
     args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            f"--rootdir={suites_dir().parent}"]
+            f"--rootdir={SUITES.parent}"]
     if report_dir:
         args.append(f"--report-dir={report_dir}")
     if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in extra):
-        args.append(str(suites_dir()))
+        args.append(str(SUITES))
     return int(pytest.main([*args, *extra]))
 
 

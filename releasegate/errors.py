@@ -1,5 +1,7 @@
 """Exceptions with one-line messages: what is wrong and how to fix it."""
 
+from __future__ import annotations
+
 
 class ReleasegateError(Exception):
     """Base class; str() of every subclass is a single line meant for the user."""
@@ -14,4 +16,15 @@ class ServerUnavailable(ReleasegateError):
 
 
 class CheckFailed(AssertionError):
-    """A check saw the target misbehave. The message is the one-line reason in the checklist."""
+    """A check saw the target misbehave. The message is the one-line reason in the checklist.
+
+    ``remedy`` names what to do about it (the runbook's troubleshooting step) when it depends
+    on how the check failed; the check's ``@pytest.mark.remedy`` is used otherwise. ``cause`` is
+    the key of the exchange whose answer was wrong (``Exchange.key``): other checks that failed
+    after seeing the same answer are reported as following from this one.
+    """
+
+    def __init__(self, message: str, *, remedy: str | None = None, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.remedy = remedy
+        self.cause = cause

@@ -9,22 +9,29 @@ INTERNALERROR or a hang. httpx has no total timeout, so releasegate.deadline bou
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from releasegate.deadline import deadline as exchange_deadline
 from releasegate.deadline import install as install_deadline
 from releasegate.errors import CheckFailed
+from releasegate.evidence import Exchange, excerpt
 from releasegate.profile import Timeouts
 from releasegate.redact import Redactor
 
-EXCERPT_CHARS = 400
-CHUNK = 64 * 1024
+# Response headers worth showing beside a status: where a redirect goes, what auth is asked
+# for, rate limits, deprecation, the session an MCP server issued (masked as a credential).
+HEADERS_THAT_MATTER = ("content-type", "content-length", "location", "www-authenticate",
+                       "retry-after", "deprecation", "sunset", "link", "x-request-id",
+                       "mcp-session-id", "mcp-protocol-version", "x-ratelimit-remaining")
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 @dataclass
@@ -38,6 +45,9 @@ class Fetch:
     body: bytes = b""
     elapsed_s: float = 0.0
     error: str | None = None
+    unreachable: bool = False  # no connection at all: refused, DNS, connect timeout
+    request_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout_s: float | None = field(default=None, repr=False)
     _json: Any = field(default=None, repr=False)
     _json_error: str | None = field(default=None, repr=False)
     _json_done: bool = field(default=False, repr=False)
@@ -46,39 +56,75 @@ class Fetch:
     def label(self) -> str:
         return f"{self.method} {self.url}"
 
-    def evidence(self, redactor: Redactor) -> dict[str, Any]:
-        """A redacted, short record of the exchange for the report."""
-        record: dict[str, Any] = {
-            "request": redactor.text(self.label),
-            "latency_ms": round(self.elapsed_s * 1000, 1),
-        }
-        if self.error:
-            record["error"] = redactor.text(self.error)
-        if self.status is not None:
-            record["status"] = self.status
-            record["content_type"] = self.headers.get("content-type", "")
-            text = self.body[:EXCERPT_CHARS].decode("utf-8", "replace")
-            record["body_excerpt"] = redactor.text(text) + ("…" if len(self.body) > EXCERPT_CHARS else "")
-        return record
+    @property
+    def host(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+    @property
+    def key(self) -> str:
+        """The same string as this exchange's ``Exchange.key`` before redaction."""
+        return f"{self.label} → {self.status if self.status is not None else self.error}"
+
+    @property
+    def is_html(self) -> bool:
+        return "html" in self.headers.get("content-type", "")
+
+    def status_text(self) -> str:
+        """'302 redirect to https://sso/login', '200 with an HTML page "Sign in"', or '503'."""
+        if self.status is None:
+            return "no answer"
+        if 300 <= self.status < 400:
+            return f"{self.status} redirect to {self.headers.get('location', '(no Location)')}"
+        if self.is_html:
+            title = _TITLE.search(self.body[:4096])
+            name = " ".join(title.group(1).decode("utf-8", "replace").split())[:80] if title else ""
+            return f"{self.status} with an HTML page" + (f" {name!r}" if name else "")
+        return str(self.status)
+
+    def exchange(self, redactor: Redactor) -> Exchange:
+        """The exchange as evidence: request line, status, latency, headers, excerpt, curl."""
+        command = ["curl", "-sS", "-i"]
+        if self.timeout_s:
+            command += ["--max-time", f"{self.timeout_s:g}"]
+        if self.method != "GET":
+            command += ["-X", self.method]
+        for name, value in self.request_headers.items():
+            command += ["-H", f"{name}: {value}"]
+        command.append(self.url)
+        return Exchange(
+            request=self.label, host=self.host, status=self.status,
+            latency_ms=round(self.elapsed_s * 1000, 1),
+            headers={k: v for k, v in self.headers.items() if k in HEADERS_THAT_MATTER},
+            excerpt=excerpt(self.body.decode("utf-8", "replace")) if self.status is not None else "",
+            error=self.error, unreachable=self.unreachable, reproduce=redactor.shell(command))
 
     def require_response(self) -> Fetch:
         """Fail the check with the transport reason when there was no HTTP response."""
         __tracebackhide__ = True
         if self.error:
-            raise CheckFailed(f"{self.label}: {self.error}")
+            raise CheckFailed(f"{self.label}: {self.error}", cause=self.key)
         return self
 
-    def expect_status(self, *codes: int, why: str = "") -> Fetch:
-        """Fail unless the response status is one of ``codes``."""
+    def expect_status(self, *codes: int, why: str = "", html_ok: bool = False) -> Fetch:
+        """Fail unless the response status is one of ``codes``.
+
+        A redirect is named with its Location; a 2xx answered with an HTML page fails too
+        (unless ``html_ok``): a login page or proxy stood in front of the service.
+        """
         __tracebackhide__ = True
         self.require_response()
+        wanted = " or ".join(map(str, codes))
         if self.status not in codes:
-            wanted = " or ".join(map(str, codes))
             detail = _body_hint(self)
             raise CheckFailed(
-                f"{self.label} returned {self.status}, expected {wanted}"
-                + (f" ({why})" if why else "") + (f"; body: {detail}" if detail else "")
-            )
+                f"{self.label} returned {self.status_text()}, expected {wanted}"
+                + (f" ({why})" if why else "") + (f"; body: {detail}" if detail else ""),
+                cause=self.key)
+        if self.is_html and not html_ok and self.status is not None and 200 <= self.status < 300:
+            raise CheckFailed(f"{self.label} answered {self.status_text()}, expected the service's "
+                              f"own {wanted}: a login page or proxy stands in front of the service",
+                              cause=self.key)
         return self
 
     def json(self) -> Any:
@@ -88,7 +134,12 @@ class Fetch:
         if not self._json_done:
             self._json_done = True
             ctype = self.headers.get("content-type", "")
-            if "json" not in ctype:
+            if self.status is not None and 300 <= self.status < 400:
+                self._json_error = f"answered {self.status_text()} instead of JSON"
+            elif self.is_html:
+                self._json_error = (f"answered {self.status_text()} instead of JSON: a login page "
+                                    "or proxy stands in front of the service")
+            elif "json" not in ctype:
                 self._json_error = f"content-type is {ctype or 'missing'!r}, expected application/json"
             else:
                 try:
@@ -96,13 +147,14 @@ class Fetch:
                 except ValueError as exc:
                     self._json_error = f"body is not valid JSON ({exc.msg} at char {exc.pos})"
         if self._json_error:
-            raise CheckFailed(f"{self.label}: {self._json_error}")
+            raise CheckFailed(f"{self.label}: {self._json_error}", cause=self.key)
         return self._json
 
 
 def _body_hint(fetch: Fetch, limit: int = 160) -> str:
-    text = fetch.body[:limit].decode("utf-8", "replace").strip().replace("\n", " ")
-    return text + ("…" if len(fetch.body) > limit else "")
+    if fetch.is_html:
+        return ""  # status_text() already names the page; its markup says nothing more
+    return excerpt(" ".join(fetch.body[:limit * 2].decode("utf-8", "replace").split()), limit)
 
 
 def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
@@ -129,6 +181,14 @@ def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
     if isinstance(exc, httpx.HTTPError):
         return f"{type(exc).__name__}: {_first_line(exc)}"
     return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Nothing answered at the host: refused, unresolvable, or no connection in time (not TLS)."""
+    chain = [exc, *_causes(exc)]
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return False
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -161,6 +221,7 @@ class HttpTarget:
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
         self.body_limit = body_limit
+        self._headers = dict(headers or {})
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
@@ -176,7 +237,8 @@ class HttpTarget:
               headers: Mapping[str, str] | None = None) -> Fetch:
         """One request, bounded by ``timeouts`` (default: the profile's) and the body cap."""
         limits = timeouts or self.timeouts
-        result = Fetch(method=method, url=f"{self.base_url}{path}")
+        result = Fetch(method=method, url=f"{self.base_url}{path}",
+                       request_headers={**self._headers, **(headers or {})}, timeout_s=limits.total)
         timeout = httpx.Timeout(connect=limits.connect, read=min(limits.read, limits.total),
                                 write=limits.read, pool=limits.connect)
         started = time.perf_counter()
@@ -195,8 +257,10 @@ class HttpTarget:
             spent = time.perf_counter() - started
             result.error = (f"no complete response within the total timeout ({limits.total:.3g}s)"
                             if spent >= limits.total * 0.99 else describe_transport_error(exc, limits))
+            result.unreachable = isinstance(exc, httpx.ConnectTimeout)
         except Exception as exc:  # every transport failure becomes a one-line reason
             result.error = describe_transport_error(exc, limits)
+            result.unreachable = is_unreachable(exc)
         result.elapsed_s = time.perf_counter() - started
         return result
 

@@ -47,6 +47,8 @@ MARKERS = {
     "'/healthz/live returns 200')",
     "severity(level, gate=None)": "blocker (failure = ROLLBACK) or warning (INVESTIGATE); "
     "gate='readiness' or 'feedback' picks the exit code",
+    "remedy(text)": "what to do when the check fails: the runbook's troubleshooting or incident "
+    "step, shown beside the failure",
 }
 STATE = pytest.StashKey["RunState"]()
 EVIDENCE = pytest.StashKey[Evidence]()
@@ -63,7 +65,7 @@ class RunState:
         self.verdict_exit_codes = verdict_exit_codes
         self.expect_build = expect_build
         self.allow_mutations = allow_mutations
-        self.redactor = Redactor(target.secrets)
+        self.redactor = target.redactor()
         self.results: dict[str, CheckResult] = {}
         self.facts: dict[str, Any] = {}
         self.started = time.time()
@@ -186,8 +188,10 @@ def check_meta(item: pytest.Item, overrides: dict[str, str]) -> CheckMeta | None
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         text = f"{text} [{callspec.id}]"  # one checklist line per parameter
+    remedy = item.get_closest_marker("remedy")
     return CheckMeta(area=areas[0], runbook=f"{file} {section}", item=text, severity=level,
-                     gate=severity.kwargs.get("gate"), smoke="smoke" in names)
+                     gate=severity.kwargs.get("gate"), smoke="smoke" in names,
+                     remedy=str(remedy.args[0]) if remedy and remedy.args else None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -305,6 +309,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         data["check_failed"] = True  # the target misbehaved, even if a fixture noticed it
+        failure = call.excinfo.value
+        if failure.remedy:
+            data["remedy"] = redactor.text(failure.remedy)
+        if failure.cause:
+            data["cause"] = redactor.text(failure.cause)
     ev = item.stash.get(EVIDENCE, None)
     if ev is not None and (report.when == "call" or report.failed):
         data["evidence"] = ev.as_dict()

@@ -17,11 +17,14 @@ from typing import Any
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
 
 from releasegate.errors import ProfileError
-from releasegate.redact import Redactor
+from releasegate.paths import SCHEMAS as SCHEMA_DIR
+from releasegate.redact import URL_SHAPE, Redactor, url_secrets
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_BASE = "https://releasegate.dev/schemas/"
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\$")
 
 
@@ -45,6 +48,11 @@ class Target:
     path: Path
     data: Mapping[str, Any]
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # value read -> its VAR name
+
+    def redactor(self) -> Redactor:
+        """Masks this profile's secrets; writes its ${VAR} values back as $VAR in commands."""
+        return Redactor(self.secrets, env=self.env)
 
     @property
     def name(self) -> str:
@@ -89,27 +97,34 @@ def _dotted(keys: tuple[Any, ...]) -> str:
 
 
 def expand(node: Any, env: Mapping[str, str], secrets: set[str],
-           typed: dict[tuple[Any, ...], Any], keys: tuple[Any, ...] = ()) -> Any:
+           typed: dict[tuple[Any, ...], Any], keys: tuple[Any, ...] = (),
+           used: dict[str, str] | None = None) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``.
 
-    Values read from the environment are added to ``secrets`` so that redaction masks them.
+    Values read from the environment are added to ``secrets`` so that redaction masks them —
+    except in a URL-valued setting, where only what lands in its userinfo or query is secret:
+    the scheme, host, port and path stay visible in every output. ``used`` collects each value
+    read and its variable's name, for reproduce commands.
     Every value stays a string; where a string that is exactly one reference reads as a number
     or boolean, that reading goes into ``typed`` so validation can use it where the schema wants
     one (``timeout_s: ${T:-3}`` is 3, while ``X-API-Key: ${KEY}`` with KEY=123456 stays text).
     """
+    used = {} if used is None else used
     if isinstance(node, Mapping):
-        return {k: expand(v, env, secrets, typed, (*keys, k)) for k, v in node.items()}
+        return {k: expand(v, env, secrets, typed, (*keys, k), used) for k, v in node.items()}
     if isinstance(node, list):
-        return [expand(v, env, secrets, typed, (*keys, i)) for i, v in enumerate(node)]
+        return [expand(v, env, secrets, typed, (*keys, i), used) for i, v in enumerate(node)]
     if not isinstance(node, str) or "$" not in node:
         return node
+    read: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
         name, default = match.group("name"), match.group("default")
         if name in env:
-            secrets.add(env[name])
+            read.append(env[name])
+            used[env[name]] = name
             return env[name]
         if default is not None:
             return default
@@ -119,6 +134,12 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
         )
 
     value = _VAR.sub(substitute, node)
+    if URL_SHAPE.match(value):  # only its userinfo and query are secret; the host stays visible
+        hidden = url_secrets(value)
+        secrets.update(hidden)
+        secrets.update(v for v in read if any(v in part for part in hidden))
+    else:
+        secrets.update(read)
     whole = _VAR.fullmatch(node)
     if whole and whole.group(0) != "$$" and value.strip():
         try:
@@ -149,6 +170,23 @@ def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
 def load_schema(name: str) -> dict[str, Any]:
     """A JSON Schema from schemas/, parsed once per process."""
     return json.loads((SCHEMA_DIR / name).read_text())
+
+
+def _retrieve(uri: str) -> Resource[Any]:
+    """Resolve ``$ref``s between files of schemas/ (each profile section has its own file)."""
+    if not uri.startswith(SCHEMA_BASE):
+        raise NoSuchResource(ref=uri)
+    return Resource.from_contents(load_schema(uri.removeprefix(SCHEMA_BASE)))
+
+
+SCHEMA_REGISTRY: Registry[Any] = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
+
+
+def schema_validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for schemas/<name> that follows $refs into the other files of schemas/."""
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=SCHEMA_REGISTRY, format_checker=cls.FORMAT_CHECKER)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -182,15 +220,16 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         raise ProfileError(f"target profile {profile_path}: expected a mapping at the top level")
     secrets: set[str] = set()
     typed: dict[tuple[Any, ...], Any] = {}
+    used: dict[str, str] = {}
     try:
-        data = expand(raw, os.environ if env is None else env, secrets, typed)
+        data = expand(raw, os.environ if env is None else env, secrets, typed, used=used)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
-    validator = jsonschema.Draft202012Validator(load_schema("profile.schema.json"))
+    validator = schema_validator("profile.schema.json")
     _apply_typed(data, typed, validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         # The offending value may have come from a ${VAR}: mask it like every other output.
         detail = Redactor(secrets).text(_describe(error))
         raise ProfileError(f"target profile {profile_path}: {detail}")
-    return Target(path=profile_path, data=data, secrets=frozenset(secrets))
+    return Target(path=profile_path, data=data, secrets=frozenset(secrets), env=used)

@@ -2,14 +2,21 @@
 
 Two sources of secrets: every value that came from a ``${VAR}`` in the profile, and anything that
 looks like a credential by its field name (password, token, Authorization, ...) or its place in a
-URL (``scheme://user:password@host``).
+URL (``scheme://user:password@host``). URLs stay readable: scheme, host, port and path are kept,
+their userinfo and query values masked, so a reader knows which host was checked.
+
+A reproduce command (``shell()``) goes one step further: a value that came from ``${VAR}`` is
+written back as ``"$VAR"``, so the command can be pasted into a shell that has the same
+environment, and nothing secret is printed.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -20,7 +27,13 @@ CREDENTIAL_KEY = re.compile(
     r"password|passwd|secret|credential|apikey|privatekey"  # unmistakable anywhere (PGPASSWORD)
     r"|(?:^|_)(?:pass|token|auth|authorization|cookie|dsn|api_key|private_key|session_?id)(?:$|_)",
 )
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@/\s]+)(?=@)", re.I)
+# A URL-shaped value: shown with its userinfo and query values masked, not hidden whole.
+URL_SHAPE = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/?#]+", re.I)
+# Userinfo inside free text: scheme://user:password@ or scheme://token@ -> scheme://***@
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://)(?P<userinfo>[^\s/?#@]+)@", re.I)
+# Query parameters whose values are credentials whatever the URL: ?token=..., &sig=...
+_CREDENTIAL_QUERY = re.compile(r"(?i)([?&](?:[\w.-]*(?:token|key|secret|password|passwd|sig|signature"
+                               r"|auth)[\w.-]*)=)([^&#\s'\"]+)")
 # Values shorter than this are not masked as free text: masking "1" or "ok" everywhere would make
 # the report unreadable and protects nothing. Credential-named fields are masked whatever their length.
 MIN_SECRET_LENGTH = 4
@@ -32,12 +45,41 @@ def is_credential_key(key: str) -> bool:
     return CREDENTIAL_KEY.search(re.sub(r"[^A-Za-z0-9]+", "_", words).lower()) is not None
 
 
-class Redactor:
-    """Replaces known secret values and credential-looking fields with ``***``."""
+def url_secrets(url: str) -> set[str]:
+    """The parts of a URL that are credentials: its userinfo (user and password), query values."""
+    parts = urlsplit(url)
+    found = {p for p in (parts.username, parts.password) if p}
+    found |= {value for _, value in parse_qsl(parts.query, keep_blank_values=False)}
+    return found
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+
+def mask_url(url: str) -> str:
+    """scheme://***@host:port/path?key=*** — what a report may show of a URL-valued setting."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+    except ValueError:  # not parseable after all: nothing of it is known to be safe
+        return MASK
+    netloc = f"{MASK}@{host}" if "@" in parts.netloc else host
+    query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class Redactor:
+    """Replaces known secret values and credential-looking fields with ``***``.
+
+    ``secrets`` are the values to mask; ``env`` maps values read from the environment to their
+    variable's name, for reproduce commands (``shell()``).
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), env: Mapping[str, str] | None = None) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._env = {v: k for v, k in (env or {}).items() if isinstance(v, str)
+                     and len(v) >= MIN_SECRET_LENGTH}
+        self._env_pattern = (re.compile("|".join(re.escape(v) for v in sorted(self._env, key=len,
+                                                                              reverse=True)))
+                             if self._env else None)
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -54,15 +96,20 @@ class Redactor:
         return frozenset(self._secrets)
 
     def text(self, value: str) -> str:
-        """Mask secrets and URL passwords inside free text."""
+        """Mask secrets, URL userinfo and credential query values inside free text."""
         if not value:
             return value
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
-        return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, value)
+        value = _URL_USERINFO.sub(lambda m: m.group("head") + MASK + "@", value)
+        return _CREDENTIAL_QUERY.sub(lambda m: m.group(1) + MASK, value)
 
     def value(self, value: Any, key: str | None = None) -> Any:
-        """Mask a JSON-like value; a credential-named key masks its whole value."""
+        """Mask a JSON-like value; a credential-named key masks its whole value, except that a
+        URL keeps its scheme, host, port and path (``dsn: postgresql://***@db:5432/app``)."""
+        if isinstance(value, str) and URL_SHAPE.match(value):
+            return self.text(mask_url(value)) if key is not None and is_credential_key(key) \
+                else self.text(value)
         if key is not None and is_credential_key(key) and not (
                 value is None or value == "" or isinstance(value, bool)):
             return MASK
@@ -76,3 +123,25 @@ class Redactor:
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {k: self.value(v, k) for k, v in headers.items()}
+
+    def shell(self, argv: Iterable[str]) -> str:
+        """A command line to reproduce a request: ${VAR} values back as "$VAR", secrets masked.
+
+        Each argument is quoted for a POSIX shell; a value from the environment becomes a
+        double-quoted variable reference inside it ('Bearer '"$TOKEN"), so the command works
+        where the same variables are exported.
+        """
+        return " ".join(self._shell_word(arg) for arg in argv)
+
+    def _shell_word(self, arg: str) -> str:
+        if self._env_pattern is None or not self._env_pattern.search(arg):
+            return shlex.quote(self.text(arg))
+        out, last = [], 0
+        for match in self._env_pattern.finditer(arg):
+            if match.start() > last:
+                out.append(shlex.quote(self.text(arg[last:match.start()])))
+            out.append(f'"${{{self._env[match.group(0)]}}}"')
+            last = match.end()
+        if last < len(arg):
+            out.append(shlex.quote(self.text(arg[last:])))
+        return "".join(out)

@@ -27,6 +27,7 @@ class CheckMeta:
     severity: str  # blocker | warning
     gate: str | None = None  # readiness | feedback | None
     smoke: bool = False
+    remedy: str | None = None  # what to do when it fails (the runbook's step)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,16 +7,14 @@ from typing import Any
 import jsonschema
 
 from releasegate.errors import CheckFailed
-from releasegate.profile import load_schema
+from releasegate.profile import schema_validator
 
 _VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
 
 
 def validator_for(name: str) -> jsonschema.protocols.Validator:
     if name not in _VALIDATORS:
-        schema = load_schema(name)
-        cls = jsonschema.validators.validator_for(schema)
-        _VALIDATORS[name] = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        _VALIDATORS[name] = schema_validator(name)
     return _VALIDATORS[name]
 
 

@@ -179,9 +179,18 @@ def test_missing_required_name(tmp_path):
 def test_schema_error_does_not_echo_a_secret_value(tmp_path):
     """The offending value may have come from a ${VAR}: the one-line error masks it."""
     path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
-    message = profile_error(path, env={"RG_URL": "ftp://internal-secret-host"})
+    message = profile_error(path, env={"RG_URL": "internal-secret-host"})
     assert "health.base_url" in message
     assert "internal-secret-host" not in message
+
+
+def test_a_url_setting_from_a_variable_keeps_its_host_visible_and_its_credentials_secret(tmp_path):
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
+    target = load_target(path, env={"RG_URL": "https://ops:pw-1234@api.example.com:8443/v1?token=t0k3n"})
+    shown = target.redactor().value(target.data)["health"]["base_url"]
+    assert shown == "https://***@api.example.com:8443/v1?token=***"
+    assert {"pw-1234", "t0k3n"} <= target.secrets
+    assert not any("api.example.com" in secret for secret in target.secrets)
 
 
 def test_missing_file(tmp_path):
@@ -267,7 +276,11 @@ def test_shipped_profile_loads(path, monkeypatch):
     target = load_target(path)
     assert target.name
     for name in needed:
-        assert _value_for(name) in target.secrets, f"{name} should be masked as a secret"
+        value = _value_for(name)
+        if value.startswith("https://"):  # a URL setting shows its host (issue 7 §6)
+            assert value not in target.secrets, f"{name} is a URL: its host must stay visible"
+        else:
+            assert value in target.secrets, f"{name} should be masked as a secret"
 
 
 @pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])

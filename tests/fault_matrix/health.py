@@ -1,22 +1,8 @@
-"""The fault matrix as data: for each fault set, exactly which checks fail and why.
-
-tests/test_fault_matrix.py proves every row against the running reference stack, and
-scripts/gen_fault_matrix_doc.py renders docs/fault-matrix.md from it, so the table in the docs
-is the one the tests check.
-"""
+"""Fault matrix rows of the health area (runs `-m health`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Row:
-    faults: str  # "" is the healthy stack
-    exit_code: int
-    verdict: str
-    failing: dict[str, str] = field(default_factory=dict)  # check -> substring of its reason
-
+from tests.fault_matrix import Row
 
 READY_503 = {
     "test_ready_returns_200": "/healthz/ready returned 503, expected 200",
@@ -25,7 +11,7 @@ READY_503 = {
     "test_release_ready_returns_200": "/health/ready returned 503, expected 200",
 }
 
-MATRIX: list[Row] = [
+ROWS: list[Row] = [
     Row("", 0, "GO"),
     Row("db_down", 1, "ROLLBACK", {
         **READY_503,
