@@ -28,3 +28,11 @@ class CheckFailed(AssertionError):
         super().__init__(message)
         self.remedy = remedy
         self.cause = cause
+
+
+class Inconclusive(Exception):
+    """Neither a pass nor a failure: too few samples, no data (Argo Rollouts' Inconclusive).
+
+    The check shows as INCONCLUSIVE with this one-line reason, and the verdict is at best
+    INVESTIGATE: nothing verified is never a GO.
+    """

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from releasegate import __version__
-from releasegate.errors import CheckFailed, ProfileError
+from releasegate.errors import CheckFailed, Inconclusive, ProfileError
 from releasegate.evidence import Evidence
 from releasegate.http import HttpTarget
 from releasegate.profile import Target, load_target
@@ -51,6 +51,7 @@ MARKERS = {
     "step, shown beside the failure",
 }
 STATE = pytest.StashKey["RunState"]()
+DEFERRED = pytest.StashKey[BaseException]()  # what a fixture saw of the target, raised in the call
 EVIDENCE = pytest.StashKey[Evidence]()
 META = pytest.StashKey[CheckMeta]()
 
@@ -294,6 +295,31 @@ def record_fact(run_state: RunState) -> Any:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    """A fixture that notices the target misbehaving fails the check, it is not a setup error.
+
+    Shared fixtures (the /health/ready body, an MCP session) raise CheckFailed when the target
+    answers wrong; pytest would count that an error in setup. It is kept and raised again as the
+    check's own result (pytest_runtest_call), so summary, JUnit, terminal and report agree.
+    """
+    try:
+        return (yield)
+    except (CheckFailed, Inconclusive) as exc:
+        if META not in item.stash:
+            raise
+        item.stash[DEFERRED] = exc
+        return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    __tracebackhide__ = True
+    seen = item.stash.get(DEFERRED, None)
+    if seen is not None:
+        raise seen
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     run = state(item.config)
@@ -301,12 +327,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if run is None or meta is None:
         return report
     redactor = run.redactor
+    if call.excinfo is not None and call.excinfo.errisinstance(Inconclusive):
+        reason = " ".join(str(call.excinfo.value).split()) or "no data"
+        report.outcome = "skipped"  # neither passed nor failed; JUnit writes it as skipped
+        report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"Inconclusive: {reason}")
+        report.inconclusive = True
     message = redactor.text(_message(report, call))
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None and call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         crash.message = message  # the short summary shows the reason, not the exception class
     _redact_report(report, redactor)
     data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
+    if getattr(report, "inconclusive", False):
+        data["inconclusive"] = True
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         data["check_failed"] = True  # the target misbehaved, even if a fixture noticed it
         failure = call.excinfo.value
@@ -337,7 +370,7 @@ def _html_extra(evidence: dict[str, Any]) -> dict[str, Any]:
 def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     """The one-line reason of a failure or skip."""
     if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
+        return str(report.longrepr[2]).removeprefix("Skipped: ").removeprefix("Inconclusive: ")
     if report.failed and call.excinfo is not None:
         text = str(call.excinfo.value).strip() or call.excinfo.typename
         first = text.splitlines()[0]
@@ -377,10 +410,12 @@ class ResultCollector:
         result.duration_s += report.duration
         if data.get("evidence"):
             result.evidence = data["evidence"]
-        if report.skipped and report.when in ("setup", "call"):
+        if data.get("inconclusive"):
+            result.outcome, result.message = "inconclusive", data["message"]
+        elif report.skipped and report.when in ("setup", "call"):
             result.outcome, result.message = "skipped", data["message"]
         elif report.failed:
-            if report.when == "call" or (report.when == "setup" and data.get("check_failed")):
+            if report.when == "call":
                 result.outcome, result.message = "failed", data["message"]
             elif result.outcome != "failed":
                 result.outcome = "error"

@@ -16,8 +16,9 @@ from typing import Any
 from releasegate.results import AREA_TITLES, AREAS, CheckResult
 from releasegate.verdict import Decision
 
-MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "N/A"}
-ICON = {"passed": "✅", "failed": "❌", "error": "❌", "skipped": "➖"}
+MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "N/A",
+        "inconclusive": "INCONCLUSIVE"}
+ICON = {"passed": "✅", "failed": "❌", "error": "❌", "skipped": "➖", "inconclusive": "❔"}
 BANNER_COLOUR = {"GO": "#1a7f37", "INVESTIGATE": "#9a6700", "ROLLBACK": "#cf222e"}
 
 

@@ -63,12 +63,17 @@ def decide(results: Iterable[Judged]) -> Decision:
         (ExitCode.INVESTIGATE_FEEDBACK, lambda r: r.gate == "feedback", "the feedback loop failed"),
         (ExitCode.INVESTIGATE_WARNINGS, lambda r: True, "only warning checks failed"),
     ]
+    inconclusive = [r for r in results if r.outcome == "inconclusive"]
     for code, pred, why in ordered:
         hit = first(pred)
         if hit is not None:
             count = sum(1 for r in failed if pred(r))
             more = f" (+{count - 1} more)" if count > 1 else ""
             return Decision(VERDICT_OF[code], code, f"{why}: {hit.item}{more}")
+    if inconclusive:
+        more = f" (+{len(inconclusive) - 1} more)" if len(inconclusive) > 1 else ""
+        return Decision("INVESTIGATE", ExitCode.INVESTIGATE_WARNINGS,
+                        f"inconclusive, not verified: {inconclusive[0].item}{more}")
     if not any(r.outcome == "passed" for r in results):
         return Decision("INVESTIGATE", ExitCode.INVESTIGATE_WARNINGS,
                         "no check ran against the target: nothing was verified")

@@ -48,7 +48,7 @@ SUMMARY_SCHEMA: dict[str, Any] = {
                 "runbook": {"type": "string", "pattern": r"^\S+ \S"},
                 "item": {"type": "string", "minLength": 1},
                 "severity": {"enum": ["blocker", "warning"]},
-                "outcome": {"enum": ["passed", "failed", "skipped", "error"]},
+                "outcome": {"enum": ["passed", "failed", "skipped", "error", "inconclusive"]},
                 "message": {"type": "string"},
                 "evidence": {"type": "object"},
             },
