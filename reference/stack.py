@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ import yaml
 
 from reference.app import Settings
 from reference.faults import parse_faults
-from reference.parts import StackContext, parts
+from reference.parts import Part, StackContext, parts
 from releasegate.errors import ServerUnavailable
 from releasegate.paths import FIXTURES, IN_CHECKOUT, ROOT
 from releasegate.servers import PostgresServer, Provider, RedisServer, get_provider
@@ -85,7 +85,7 @@ def _wait_live(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise ServerUnavailable(f"reference app did not answer within {APP_BOOT_TIMEOUT_S:g}s")
 
 
-def profile_for(ctx: StackContext) -> dict[str, Any]:
+def profile_for(ctx: StackContext, chosen: tuple[Part, ...]) -> dict[str, Any]:
     """The target profile of a running reference stack (written next to its logs)."""
     profile: dict[str, Any] = {
         "name": "reference",
@@ -94,18 +94,35 @@ def profile_for(ctx: StackContext) -> dict[str, Any]:
                  "faults": ",".join(sorted(ctx.faults)) or "none"},
         "defaults": {"timeouts": {"connect": 1, "read": 3, "total": 5}},
     }
-    for part in parts():
+    for part in chosen:
         if part.profile is not None:
             profile.update(part.profile(ctx))
     return profile
 
 
+def select_parts(names: Iterable[str] | None) -> tuple[Part, ...]:
+    """The parts to start: all of them, or those named (health is always there)."""
+    if names is None:
+        return parts()
+    wanted = {"health", *names}
+    unknown = wanted - {p.name for p in parts()}
+    if unknown:
+        raise ValueError(f"unknown reference stack part {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(p.name for p in parts())}")
+    return tuple(p for p in parts() if p.name in wanted)
+
+
 @contextmanager
 def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = None,
-                  provider: Provider | None = None,
+                  provider: Provider | None = None, only: Iterable[str] | None = None,
                   log: Callable[[str], None] = lambda _: None) -> Iterator[Stack]:
-    """Start the stack with ``faults`` on; yield it; stop everything on the way out."""
+    """Start the stack with ``faults`` on; yield it; stop everything on the way out.
+
+    ``only`` names the parts to start (health always; default all): a self-test of one area
+    need not wait for another area's servers. The app serves every part's routes regardless.
+    """
     names = parse_faults(faults) if isinstance(faults, str) else parse_faults(",".join(faults))
+    chosen = select_parts(only)
     provider = provider or get_provider()
     timings: dict[str, float] = {}
     with ExitStack() as stack:
@@ -123,21 +140,21 @@ def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = 
         ctx = StackContext(root=root, provider=provider, postgres=postgres, redis=redis_server,
                            dsn=dsn, faults=frozenset(names), exit_stack=stack, log=log,
                            facts={"settings": settings})
-        for part in parts():
+        for part in chosen:
             if part.before_app is not None:
                 part.before_app(ctx)
         ctx.base_url = _start_app(ctx, stack, log)
         timings["app_s"] = time.perf_counter() - started - timings["servers_s"] - timings["seed_s"]
-        for part in parts():
+        for part in chosen:
             if part.after_app is not None:
                 part.after_app(ctx)
-        for part in parts():
+        for part in chosen:
             if part.apply_faults is not None:
                 part.apply_faults(ctx)
         profile_path = root / "reference-target.yaml"
         profile_path.write_text(
             "# Written by releasegate for a running reference stack; valid while it runs.\n"
-            + yaml.safe_dump(profile_for(ctx), sort_keys=False))
+            + yaml.safe_dump(profile_for(ctx, chosen), sort_keys=False))
         timings["boot_s"] = time.perf_counter() - started
         if names:
             log(f"faults on: {', '.join(names)}")

@@ -21,6 +21,7 @@ class Row:
     failing: dict[str, str] = field(default_factory=dict)  # check -> substring of its reason
     markers: str = "health"  # the -m expression the row runs: its area, usually
     args: tuple[str, ...] = ()  # more pytest arguments, e.g. ("--allow-mutations",)
+    parts: tuple[str, ...] | None = ("health",)  # reference stack parts to start (None: all)
 
     @property
     def id(self) -> str:
