@@ -1,8 +1,9 @@
 """The ``releasegate`` command: demo, stack up, stack faults, run.
 
-Exit codes: 0 GO, 1 ROLLBACK (readiness), 2 ROLLBACK (other blocker), 3 INVESTIGATE (feedback
-loop), 4 INVESTIGATE (warnings only), 64 the run could not start (bad profile or arguments),
-69 a throwaway server could not be provided, 130 interrupted.
+Exit codes 0-4 are verdicts and nothing else: 0 GO, 1 ROLLBACK (readiness), 2 ROLLBACK (other
+blocker), 3 INVESTIGATE (feedback loop), 4 INVESTIGATE (warnings only or inconclusive). A run
+that could not start exits 64, a missing throwaway-server binary 69, a crash of releasegate
+itself 70, an interrupted run 130 — each with one line on stderr saying what and how to fix it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any, NoReturn
 
 from releasegate import __version__
-from releasegate.errors import ProfileError, ServerUnavailable
-from releasegate.paths import SUITES
-from releasegate.plugin import EXIT_UNUSABLE
+from releasegate.errors import ProfileError, ServerUnavailable, UsageProblem
+from releasegate.outputs import write_no_verdict
+from releasegate.paths import IN_CHECKOUT, SUITES
+from releasegate.plugin import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE, state
 from releasegate.profile import load_target
 
-EXIT_NO_SERVER = 69
-EXIT_INTERRUPTED = 130
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
-            3 INVESTIGATE, feedback loop failed | 4 INVESTIGATE, only warnings failed |
-            64 bad profile or arguments | 69 no throwaway server | 130 interrupted
+            3 INVESTIGATE, feedback loop failed | 4 INVESTIGATE, only warnings failed or inconclusive |
+            64 could not start (bad profile or arguments) | 69 no throwaway server |
+            70 releasegate crashed (a bug) | 130 interrupted
 
 examples:
   releasegate demo                              smoke suite against the reference stack
@@ -35,46 +37,124 @@ examples:
   releasegate stack faults                      the faults the reference stack can switch on
   releasegate run --target fixtures/targets/staging.yaml -m smoke
 """
+PASS_THROUGH = """\
+any other argument goes to pytest, e.g.:
+  -n auto                 run checks in parallel (pytest-xdist)
+  -k EXPR                 only checks whose name matches EXPR
+  -v                      show tracebacks of failed checks (default: one line per check)
+  suites/health           a suites/ folder or file instead of every suite
+"""
+# Options that only exist in pytest's releasegate plugin; listed here so `--help` shows them.
+PLUGIN_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--expect-build",), {"metavar": "BUILD_ID", "help": "the build_id the target must report, "
+                           "e.g. git:abc1234; the build identity check runs whatever -m selects"}),
+    (("--allow-mutations",), {"action": "store_true", "help": "let checks that change the target "
+                              "run (kill switch, rate-limit probe); the report says so"}),
+)
+
+
+VERDICTS = {0: "GO", 1: "ROLLBACK", 2: "ROLLBACK", 3: "INVESTIGATE", 4: "INVESTIGATE"}
 
 
 def _say(message: str) -> None:
     print(f"releasegate: {message}", file=sys.stderr, flush=True)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse that ends a usage error with one line and exit 64 (argparse's own 2 would read
+    as the verdict ROLLBACK), writing the no-verdict reports when the command writes reports."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("releasegate").strip()
+        hint = f"releasegate {command} --help".replace("  ", " ")
+        reason = f"{message} (see {hint})"
+        if command in ("run", "demo"):
+            write_no_verdict(Path(_report_dir_from(sys.argv) or "reports"), target=None,
+                             reason=reason, exit_code=EXIT_UNUSABLE)
+        _say(reason)
+        raise SystemExit(EXIT_UNUSABLE)
+
+
+def _report_dir_from(argv: Sequence[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--report-dir="):
+            return arg.split("=", 1)[1]
+        if arg == "--report-dir" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            return argv[i + 1]
+    return None
+
+
 def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str]) -> int:
-    """Run the suites in-process with releasegate's report defaults and verdict exit codes."""
+    """Run the suites in-process with releasegate's report defaults; return the exit code."""
     import pytest
 
-    # httpx imported anyio before pytest could rewrite its plugin: harmless, so not shown
+    class Outcome:
+        """Whether the run reached a verdict, read before pytest forgets its config."""
+
+        code: int | None = None
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_unconfigure(self, config: pytest.Config) -> None:
+            run = state(config)
+            if run is not None and run.decision is not None:
+                Outcome.code = int(run.decision.exit_code)
+            elif run is not None and run.no_verdict is not None:
+                Outcome.code = run.no_verdict[1]
+
     # --opt=VALUE: pytest looks for its config file from every path-like argument before
     # plugins add their options, so a bare "--target /tmp/x.yaml" would hide the repo's config.
     # anyio's pytest plugin comes along only because httpx needs anyio; no check uses it, and it
     # costs ~0.2 s of start-up on every gate run (benches/README.md).
     args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning",
-            f"--rootdir={SUITES.parent}"]
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--rootdir={SUITES.parent}"]
+    if not IN_CHECKOUT:  # an installed wheel has no pyproject.toml: give its pytest settings
+        args += ["-c", os.devnull, "--strict-markers", "-o", "xfail_strict=true",
+                 "-W", "error::pytest.PytestUnknownMarkWarning"]
     if report_dir:
         args.append(f"--report-dir={report_dir}")
     if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in extra):
         args.append(str(SUITES))
-    return int(pytest.main([*args, *extra]))
+    try:
+        code = int(pytest.main([*args, *extra], plugins=[Outcome()]))
+    except SystemExit as exc:  # a usage error the plugin turned into one line and exit 64
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_UNUSABLE
+    if Outcome.code is not None:
+        return Outcome.code
+    # pytest's own codes, where no verdict was reached: 2 interrupted, 3 crashed, 4 usage error
+    return {2: EXIT_INTERRUPTED, 3: EXIT_SOFTWARE, 4: EXIT_UNUSABLE}.get(code, code)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _plugin_args(ns: argparse.Namespace) -> list[str]:
+    args = []
+    if getattr(ns, "expect_build", None):
+        args.append(f"--expect-build={ns.expect_build}")
+    if getattr(ns, "allow_mutations", False):
+        args.append("--allow-mutations")
+    if getattr(ns, "m", None):
+        args += ["-m", ns.m]
+    return args
+
+
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
     target = ns.target or os.environ.get("RELEASEGATE_TARGET")
+    reason = None
     if not target:
-        _say("no target profile: pass --target PROFILE or set RELEASEGATE_TARGET")
+        reason = "no target profile: pass --target PROFILE or set RELEASEGATE_TARGET"
+    else:
+        try:
+            load_target(target)  # fail fast with one line before pytest starts
+        except ProfileError as exc:
+            reason = str(exc)
+    if reason:
+        _say(reason)
+        write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=reason,
+                         exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
-    try:
-        load_target(target)  # fail fast with one line before pytest starts
-    except ProfileError as exc:
-        _say(str(exc))
-        return EXIT_UNUSABLE
-    return run_pytest(target, ns.report_dir, extra)
+    return run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -82,11 +162,16 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
     report_dir = ns.report_dir or "reports"
     started = time.perf_counter()
-    with running_stack(ns.faults or (), log=_say) as stack:
-        _say(f"reference stack up in {stack.timings['boot_s']:.1f}s; profile {stack.profile_path}")
-        code = run_pytest(stack.profile_path, report_dir, ["-m", ns.m, *extra])
-    _say(f"report: {Path(report_dir).resolve() / 'report.html'} "
-         f"(done in {time.perf_counter() - started:.1f}s, stack torn down)")
+    code: int | None = None
+    try:
+        with running_stack(ns.faults or (), log=_say) as stack:
+            _say(f"reference stack up in {stack.timings['boot_s']:.1f}s; profile {stack.profile_path}")
+            code = run_pytest(stack.profile_path, report_dir, [*_plugin_args(ns), *extra])
+    finally:
+        if code is not None:  # the last line carries the verdict
+            verdict = VERDICTS.get(code)
+            _say(f"demo done in {time.perf_counter() - started:.1f}s, stack torn down — "
+                 + (f"verdict {verdict} (exit {code})" if verdict else f"no verdict (exit {code})"))
     return code
 
 
@@ -112,59 +197,80 @@ def cmd_stack_faults(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="releasegate", description="Post-deploy acceptance checks from production runbooks.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="releasegate", description="Post-deploy acceptance checks from production "
+                    "runbooks.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"releasegate {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=Parser)
 
     def report_dir(p: argparse.ArgumentParser) -> None:
         p.add_argument("--report-dir", metavar="DIR",
                        help="where report.html, junit.xml, summary.json go (default: reports/)")
 
+    def plugin_options(p: argparse.ArgumentParser) -> None:
+        for flags, kwargs in PLUGIN_OPTIONS:
+            p.add_argument(*flags, **kwargs)
+
     demo = sub.add_parser("demo", help="run suites against the reference stack (smoke by default)",
                           description="Boot the reference stack on throwaway Postgres and Redis, "
                           "run the suites against it, write the reports, tear it all down and "
-                          "exit with the verdict. Extra arguments go to pytest.")
+                          "exit with the verdict.", epilog=PASS_THROUGH,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("-m", default="smoke", metavar="EXPR", help="marker expression (default: smoke)")
     demo.add_argument("--faults", metavar="A,B", help="switch faults on (see: releasegate stack faults)")
     report_dir(demo)
+    plugin_options(demo)
     demo.set_defaults(func=cmd_demo)
 
     stack = sub.add_parser("stack", help="the reference stack: up, faults")
-    stack_sub = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
+    stack_sub = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True,
+                                     parser_class=Parser)
     up = stack_sub.add_parser("up", help="keep the reference stack running; print its profile path")
     up.add_argument("--faults", metavar="A,B", help="switch faults on")
     report_dir(up)
     up.set_defaults(func=cmd_stack_up)
     faults = stack_sub.add_parser("faults", help="list the fault names and what each breaks")
-    report_dir(faults)
     faults.set_defaults(func=cmd_stack_faults)
 
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "
-                         "exits with the verdict code. Any other argument is passed to pytest, "
-                         "e.g. -m 'health or mcp', -n auto, a suites/ path.")
+                         "exits with the verdict code.", epilog=PASS_THROUGH,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--target", metavar="PROFILE", help="target profile (default: $RELEASEGATE_TARGET)")
+    run.add_argument("-m", metavar="EXPR", help="marker expression, e.g. smoke, 'health or mcp' "
+                     "(default: every suite)")
     report_dir(run)
+    plugin_options(run)
     run.set_defaults(func=cmd_run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGINT as KeyboardInterrupt even when a script started us with SIGINT ignored (a shell's
+    # background job inherits that), and SIGTERM the same way: everything started is torn down.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     parser = build_parser()
-    ns, extra = parser.parse_known_args(argv)
+    try:
+        ns, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_UNUSABLE
     if extra and ns.func not in (cmd_run, cmd_demo):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # tear servers down on SIGTERM as on Ctrl-C
+        try:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        except SystemExit as exc:
+            return int(exc.code)  # type: ignore[arg-type]
     try:
         if getattr(ns, "faults", None):
             from reference.faults import parse_faults
 
             parse_faults(ns.faults)
         return ns.func(ns, extra)
-    except ValueError as exc:  # unknown fault names
+    except (ValueError, UsageProblem) as exc:  # unknown fault names, provider
         _say(str(exc))
+        if ns.func in (cmd_run, cmd_demo):
+            write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),
+                             exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
     except ServerUnavailable as exc:
         _say(str(exc))

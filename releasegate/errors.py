@@ -36,3 +36,7 @@ class Inconclusive(Exception):
     The check shows as INCONCLUSIVE with this one-line reason, and the verdict is at best
     INVESTIGATE: nothing verified is never a GO.
     """
+
+
+class UsageProblem(ReleasegateError):
+    """The command was asked for something that does not exist (a provider, a fault name)."""

@@ -48,7 +48,7 @@ class Exchange:
     @property
     def key(self) -> str:
         """What identifies this answer: the same request with the same outcome."""
-        return f"{self.request} → {self.status if self.status is not None else self.error}"
+        return f"{self.request} → {self.error or self.status}"
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, "", {}, False)}

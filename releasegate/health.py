@@ -29,6 +29,49 @@ READY_STATES = frozenset({"ok", "ready"})
 DEPENDENCY_KEYS = {"db": ("db", "database"), "redis": ("redis",)}
 LIVE_DEPENDENCY_KEYS = ("db", "database", "redis", "checks")
 
+# What to do when a health check fails: the runbooks' own troubleshooting and incident steps.
+ROLL_BACK = "if the deploy caused it: kubectl rollout undo deployment/<app> (004 Rolling Update)"
+REMEDY_READY = ("001 §6.1 Failure Scenarios (/healthz/ready 503): check the database connection "
+                "(SELECT 1 from the app) and Redis (redis-cli ping); 004 Incident Response 1-2 "
+                f"(DB pool exhausted, Redis connection failure); {ROLL_BACK}")
+REMEDY_LIVE = ("004 Liveness Probe: the process does not answer — check the pod's logs and restarts "
+               f"(kubectl logs, kubectl get pods); {ROLL_BACK}")
+REMEDY_STARTUP = ("004 Startup Probe: startup must answer 200 within failureThreshold x periodSeconds "
+                  "(150 s) — check migrations and initialisation in the pod's logs; "
+                  f"{ROLL_BACK}")
+REMEDY_ENVIRONMENT = ("001 §6.1 checklist: the service reports the wrong environment — check the "
+                      "deployment's ENVIRONMENT setting (kubectl get deploy -o yaml) and redeploy")
+REMEDY_DB = ("001 §6.1 Failure Scenarios: check the database connection from the app (SELECT 1) "
+             "and 004 Incident Response 1 (connection pool: SELECT count(*) FROM pg_stat_activity)")
+REMEDY_REDIS = ("001 §6.1 Failure Scenarios: redis-cli ping; 004 Incident Response 2 (Redis connection "
+                "failure): kubectl get pods -l app=redis, kubectl logs, redis-cli INFO memory")
+REMEDY_READY_CONSISTENT = ("004 Readiness Probe: /healthz/ready must answer 503 while a dependency is "
+                           "down, or Kubernetes routes traffic to a broken pod — fix the readiness "
+                           f"handler; {ROLL_BACK}")
+REMEDY_LIVE_NO_DEPS = ("004 Liveness Probe: liveness must not check the database or Redis (an outage "
+                       "would restart every pod) — move dependency checks to /healthz/ready")
+REMEDY_PROBE_TIMEOUT = ("004 Kubernetes probe config: the probe must answer within timeoutSeconds — find "
+                        "the slow dependency behind the handler (004 Incident Response 1: DB pool) "
+                        "before raising timeoutSeconds")
+REMEDY_SCHEMA = ("001 §6.1 expected response: keep the documented JSON shape (status, environment, "
+                 "db.status, redis.status) — probes, clients and dashboards read it")
+REMEDY_STABILITY = ("002 §6.3: readiness 503 for more than 5 minutes is an immediate rollback; flapping "
+                    "means an unstable dependency — check the database and Redis (001 §6.1 Failure "
+                    "Scenarios)")
+REMEDY_LEGACY = ("001 §6.4 / 004 Legacy Health Check: old clients call /healthz — restore it (always "
+                 "200) or document it as removed and set health.legacy.expect: removed")
+REMEDY_RELEASE = ("002 §7.1: kill switch first (PILOT_ENABLED=false), then kubectl rollout undo "
+                  "deployment/api, then verify GET /health/ready -> 200")
+REMEDY_RELEASE_CHECKS = ("002 §2.2-2.3: fix the failing dependency (config: validate_config() in the "
+                         "startup log; database; openai_api: the API key; queue: the worker); "
+                         "002 §6.3: ready 503 means roll back now (002 §7.1)")
+REMEDY_BUILD = ("002 §2.1: the build serving is not the one deployed — check kubectl rollout status "
+                "deployment/api and the image tag; roll back with kubectl rollout undo if the wrong "
+                "build went live")
+REMEDY_CONFIG_HASH = ("002 §2.3 / §12: the running config differs from the released one — compare the "
+                      "deployment's environment with the release and look for 'Config validation "
+                      "passed' in the startup log")
+
 
 def probe_config(target: Target, name: str) -> dict[str, Any]:
     return {**PROBE_DEFAULTS[name], **(target.section(f"health.probes.{name}") or {})}
@@ -71,10 +114,14 @@ class HealthEndpoints:
             self._cache[key] = make()
         return self._cache[key]
 
+    def _probe_limits(self, cfg: Mapping[str, Any]) -> Timeouts:
+        """The kubelet gives a probe timeoutSeconds in all; so does releasegate."""
+        return self.http.timeouts.capped(cfg["timeout_s"], "the probe's timeoutSeconds")
+
     def probe(self, name: str) -> Fetch:
-        """live or ready: one GET with the profile's request limits."""
+        """live or ready: one GET, answered within the probe's timeout_s or failed."""
         cfg = probe_config(self.target, name)
-        return self._once(name, lambda: self.http.fetch(cfg["path"]))
+        return self._once(name, lambda: self.http.fetch(cfg["path"], timeouts=self._probe_limits(cfg)))
 
     def startup(self) -> Poll:
         """Poll the startup probe until 200, for at most wait_s (004: failureThreshold × period)."""
@@ -82,7 +129,8 @@ class HealthEndpoints:
 
         def poll() -> Poll:
             fetch, attempts = self.http.poll_until(cfg["path"], lambda f: f.status == 200,
-                                                   wait_s=cfg["wait_s"], interval_s=cfg["period_s"])
+                                                   wait_s=cfg["wait_s"], interval_s=cfg["period_s"],
+                                                   timeouts=self._probe_limits(cfg))
             return Poll(fetch, attempts)
 
         return self._once("startup", poll)
@@ -97,7 +145,7 @@ class HealthEndpoints:
     def stability(self, path: str, polls: int, window_s: float, timeout_s: float) -> list[Fetch]:
         """``polls`` GETs spread evenly over ``window_s``; never cached — it is about time."""
         interval = window_s / (polls - 1)
-        limits = Timeouts(min(self.http.timeouts.connect, timeout_s), timeout_s, timeout_s)
+        limits = self.http.timeouts.capped(timeout_s, "the probe's timeoutSeconds")
         results: list[Fetch] = []
         started = time.perf_counter()
         for i in range(polls):

@@ -64,7 +64,7 @@ class Fetch:
     @property
     def key(self) -> str:
         """The same string as this exchange's ``Exchange.key`` before redaction."""
-        return f"{self.label} → {self.status if self.status is not None else self.error}"
+        return f"{self.label} → {self.error or self.status}"
 
     @property
     def is_html(self) -> bool:
@@ -255,7 +255,7 @@ class HttpTarget:
                     result.body, result.error = self._read_capped(response)
         except httpx.TimeoutException as exc:
             spent = time.perf_counter() - started
-            result.error = (f"no complete response within the total timeout ({limits.total:.3g}s)"
+            result.error = (f"no complete response within {limits.name} ({limits.total:.3g}s)"
                             if spent >= limits.total * 0.99 else describe_transport_error(exc, limits))
             result.unreachable = isinstance(exc, httpx.ConnectTimeout)
         except Exception as exc:  # every transport failure becomes a one-line reason
@@ -290,7 +290,8 @@ class HttpTarget:
             attempts += 1
             limits = timeouts or self.timeouts
             left = max(deadline - time.perf_counter(), 0.05)
-            fetch = self.fetch(path, timeouts=limits.capped(min(limits.total, left)))
+            fetch = self.fetch(path, timeouts=limits if left >= limits.total
+                               else limits.capped(left, "what was left of the wait"))
             if done(fetch) or time.perf_counter() + interval_s > deadline:
                 return fetch, attempts
             time.sleep(interval_s)

@@ -11,9 +11,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
@@ -35,10 +37,13 @@ class Timeouts:
     connect: float = 2.0
     read: float = 5.0
     total: float = 10.0
+    name: str = "the total timeout"  # what the total is called when it runs out
 
-    def capped(self, total: float) -> Timeouts:
-        """The same limits, none longer than ``total``."""
-        return Timeouts(min(self.connect, total), min(self.read, total), total)
+    def capped(self, total: float, name: str | None = None) -> Timeouts:
+        """The same limits, none longer than ``total`` (called ``name`` in messages)."""
+        if total >= self.total:
+            return Timeouts(self.connect, self.read, self.total, name or self.name)
+        return Timeouts(min(self.connect, total), min(self.read, total), total, name or self.name)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,26 @@ class Target:
     def meta(self) -> Mapping[str, Any]:
         return self.data.get("meta", {})
 
+    def hosts(self) -> list[str]:
+        """scheme://host[:port] of every URL-valued setting: which hosts this run checks."""
+        found: set[str] = set()
+
+        def walk(node: Any, key: str) -> None:
+            if isinstance(node, Mapping):
+                for k, v in node.items():
+                    walk(v, str(k))
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, key)
+            elif isinstance(node, str) and URL_SHAPE.match(node) and \
+                    key.lower().endswith(("url", "uri", "dsn")):
+                parts = urlsplit(node)
+                port = f":{parts.port}" if parts.port else ""
+                found.add(f"{parts.scheme}://{parts.hostname}{port}")
+
+        walk({k: v for k, v in self.data.items() if k != "meta"}, "")
+        return sorted(found)
+
     def section(self, dotted: str) -> Mapping[str, Any] | None:
         """The sub-mapping at ``a.b.c``, or None when any part is absent from the profile."""
         node: Any = self.data
@@ -114,6 +139,8 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
         return {k: expand(v, env, secrets, typed, (*keys, k), used) for k, v in node.items()}
     if isinstance(node, list):
         return [expand(v, env, secrets, typed, (*keys, i), used) for i, v in enumerate(node)]
+    if isinstance(node, date):  # YAML reads 2026-12-31 as a date; a profile is JSON-like text
+        return node.isoformat()
     if not isinstance(node, str) or "$" not in node:
         return node
     read: list[str] = []

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 
-from releasegate.errors import ServerUnavailable
+from releasegate.errors import ServerUnavailable, UsageProblem
 
 _LIVE: dict[int, Callable[[], None]] = {}
 
@@ -91,7 +91,7 @@ def get_provider(preference: str | None = None) -> Provider:
 
     choice = (preference or os.environ.get("RELEASEGATE_PROVIDER") or "auto").lower()
     if choice not in ("auto", "local", "docker"):
-        raise ServerUnavailable(f"RELEASEGATE_PROVIDER={choice!r}: use auto, local or docker")
+        raise UsageProblem(f"RELEASEGATE_PROVIDER={choice!r} is not a provider: use auto, local or docker")
     if choice == "docker" or (choice == "auto" and docker_available()):
         if choice == "docker" and not docker_available():
             raise ServerUnavailable("no Docker engine answers; unset RELEASEGATE_PROVIDER or use local")

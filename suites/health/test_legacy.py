@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from releasegate.health import REMEDY_LEGACY, REMEDY_SCHEMA
 from releasegate.plugin import require_section
 from releasegate.schema_check import expect_matches_schema
 
@@ -13,6 +14,7 @@ pytestmark = pytest.mark.health
 @pytest.mark.runbook("004", "Legacy Health Check",
                      "legacy /healthz answers as decided (supported: always 200)")
 @pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_LEGACY)
 def test_legacy_healthz_answers_as_decided(health_endpoints, evidence, target):
     legacy = require_section(target, "health.legacy")
     path, decision = legacy.get("path", "/healthz"), legacy.get("expect", "supported")
@@ -26,6 +28,7 @@ def test_legacy_healthz_answers_as_decided(health_endpoints, evidence, target):
 
 @pytest.mark.runbook("004", "Legacy Health Check", "legacy /healthz body keeps its structure")
 @pytest.mark.severity("warning")
+@pytest.mark.remedy(REMEDY_SCHEMA)
 def test_legacy_healthz_body_matches_schema(health_endpoints, evidence, target):
     legacy = require_section(target, "health.legacy")
     if legacy.get("expect", "supported") == "removed":

@@ -5,7 +5,22 @@ from __future__ import annotations
 import pytest
 
 from releasegate.errors import CheckFailed
-from releasegate.health import LIVE_DEPENDENCY_KEYS, READY_STATES, probe_config
+from releasegate.health import (
+    LIVE_DEPENDENCY_KEYS,
+    READY_STATES,
+    REMEDY_DB,
+    REMEDY_ENVIRONMENT,
+    REMEDY_LIVE,
+    REMEDY_LIVE_NO_DEPS,
+    REMEDY_PROBE_TIMEOUT,
+    REMEDY_READY,
+    REMEDY_READY_CONSISTENT,
+    REMEDY_REDIS,
+    REMEDY_SCHEMA,
+    REMEDY_STABILITY,
+    REMEDY_STARTUP,
+    probe_config,
+)
 from releasegate.plugin import require_section
 from releasegate.schema_check import expect_matches_schema
 
@@ -15,6 +30,7 @@ pytestmark = pytest.mark.health
 @pytest.mark.smoke
 @pytest.mark.runbook("001", "§6.1", "/healthz/live returns 200")
 @pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_LIVE)
 def test_live_returns_200(health):
     health.probe("live").expect_status(200, why="liveness must answer 200 even when DB/Redis are down")
 
@@ -22,6 +38,7 @@ def test_live_returns_200(health):
 @pytest.mark.smoke
 @pytest.mark.runbook("001", "§6.1", "/healthz/ready returns 200 (DB + Redis OK)")
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_READY)
 def test_ready_returns_200(health):
     health.probe("ready").expect_status(200)
 
@@ -29,15 +46,20 @@ def test_ready_returns_200(health):
 @pytest.mark.smoke
 @pytest.mark.runbook("001", "§6.1", "/healthz/startup returns 200")
 @pytest.mark.severity("blocker", gate="readiness")  # a pod that never starts never gets traffic
+@pytest.mark.remedy(REMEDY_STARTUP)
 def test_startup_returns_200(health):
     cfg = probe_config(health.target, "startup")
     poll = health.startup()
-    poll.fetch.expect_status(200, why=f"still not started after {cfg['wait_s']:g}s, "
-                                      f"{poll.attempts} polls")
+    waited = f"{poll.attempts} poll{'s' if poll.attempts != 1 else ''} over wait_s {cfg['wait_s']:g}s"
+    if poll.fetch.error:
+        raise CheckFailed(f"{poll.fetch.label}: not started after {waited}; last poll: "
+                          f"{poll.fetch.error}", cause=poll.fetch.key)
+    poll.fetch.expect_status(200, why=f"still not started after {waited}")
 
 
 @pytest.mark.runbook("001", "§6.1", "readiness reports the expected environment")
 @pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_ENVIRONMENT)
 def test_ready_reports_expected_environment(health, target):
     if not target.environment:
         pytest.skip(f"environment: not configured in target {target.name}")
@@ -51,6 +73,7 @@ def test_ready_reports_expected_environment(health, target):
 
 @pytest.mark.runbook("001", "§6.1", 'readiness reports db.status "ok"')
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_DB)
 def test_ready_reports_db_ok(health):
     status = health.dependency("db")
     if status != "ok":
@@ -59,6 +82,7 @@ def test_ready_reports_db_ok(health):
 
 @pytest.mark.runbook("001", "§6.1", 'readiness reports redis.status "ok"')
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_REDIS)
 def test_ready_reports_redis_ok(health):
     if not probe_config(health.target, "ready").get("expect_redis", True):
         pytest.skip("health.probes.ready.expect_redis is false: the target does not report redis")
@@ -70,6 +94,7 @@ def test_ready_reports_redis_ok(health):
 
 @pytest.mark.runbook("004", "Readiness Probe", "readiness answers 200 only when every dependency is ok")
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_READY_CONSISTENT)
 def test_ready_status_code_matches_dependencies(health):
     fetch = health.probe("ready").expect_status(200, 503)
     if fetch.status == 503:
@@ -86,6 +111,7 @@ def test_ready_status_code_matches_dependencies(health):
 
 @pytest.mark.runbook("004", "Liveness Probe", "liveness does not depend on DB or Redis")
 @pytest.mark.severity("warning")
+@pytest.mark.remedy(REMEDY_LIVE_NO_DEPS)
 def test_live_does_not_check_dependencies(health):
     fetch = health.probe("live").require_response()
     body = fetch.json() if fetch.status == 200 else {}
@@ -98,11 +124,15 @@ def test_live_does_not_check_dependencies(health):
 @pytest.mark.parametrize("probe", ["live", "ready", "startup"])
 @pytest.mark.runbook("004", "Kubernetes probe config", "the probe answers within its timeoutSeconds")
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_PROBE_TIMEOUT)
 def test_probe_answers_within_timeout(health, probe):
     cfg = probe_config(health.target, probe)
     fetch = health.startup().fetch if probe == "startup" else health.probe(probe)
-    fetch.require_response()
     health.evidence.note(latency_s=round(fetch.elapsed_s, 3), timeout_s=cfg["timeout_s"])
+    if fetch.error and "no complete response within" in fetch.error:
+        raise CheckFailed(f"{fetch.label} gave no answer within its probe timeoutSeconds "
+                          f"({cfg['timeout_s']:g}s): the kubelet counts that a failure", cause=fetch.key)
+    fetch.require_response()
     if fetch.elapsed_s > cfg["timeout_s"]:
         raise CheckFailed(f"{fetch.label} answered in {fetch.elapsed_s:.2f}s, over its probe "
                           f"timeoutSeconds ({cfg['timeout_s']:g}s): the kubelet counts that a failure")
@@ -111,6 +141,7 @@ def test_probe_answers_within_timeout(health, probe):
 @pytest.mark.parametrize("probe", ["live", "ready", "startup"])
 @pytest.mark.runbook("001", "§6.1", "the probe body has the documented JSON shape")
 @pytest.mark.severity("warning")
+@pytest.mark.remedy(REMEDY_SCHEMA)
 def test_probe_body_matches_schema(health, probe):
     fetch = health.startup().fetch if probe == "startup" else health.probe(probe)
     expect_matches_schema(fetch.json(), f"health/{probe}.schema.json", f"{fetch.label} body")
@@ -118,6 +149,7 @@ def test_probe_body_matches_schema(health, probe):
 
 @pytest.mark.runbook("002", "§1.3", "/healthz/ready stays ready over the stability window")
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_STABILITY)
 def test_ready_stable_over_window(health, target):
     window = require_section(target, "health.stability")
     cfg = probe_config(target, "ready")

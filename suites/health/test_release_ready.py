@@ -7,12 +7,20 @@ import re
 import pytest
 
 from releasegate.errors import CheckFailed
+from releasegate.health import (
+    REMEDY_BUILD,
+    REMEDY_CONFIG_HASH,
+    REMEDY_RELEASE,
+    REMEDY_RELEASE_CHECKS,
+    REMEDY_SCHEMA,
+)
 from releasegate.plugin import require_section, target_of
 from releasegate.schema_check import expect_matches_schema
 
 pytestmark = pytest.mark.health
 
 DEFAULT_CHECKS = ["config", "database", "openai_api", "queue"]
+DEFAULT_PATH = "/health/ready"  # 002 §2.1: where build_id and config_hash are reported
 CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{8,64}$")
 
 
@@ -20,7 +28,7 @@ CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{8,64}$")
 def release(target, health_endpoints, evidence):
     """The shared /health/ready answer, recorded as this check's evidence."""
     cfg = require_section(target, "health.release")
-    fetch = health_endpoints.release(cfg.get("path", "/health/ready"), cfg.get("timeout_s"))
+    fetch = health_endpoints.release(cfg.get("path", DEFAULT_PATH), cfg.get("timeout_s"))
     return cfg, evidence.http(fetch)
 
 
@@ -29,7 +37,7 @@ def release_body(release, record_fact):
     _, fetch = release
     body = fetch.json()
     if not isinstance(body, dict):
-        raise CheckFailed(f"{fetch.label}: body is not a JSON object")
+        raise CheckFailed(f"{fetch.label}: body is not a JSON object", cause=fetch.key)
     record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return body
 
@@ -37,6 +45,7 @@ def release_body(release, record_fact):
 @pytest.mark.smoke
 @pytest.mark.runbook("002", "§2.2", "/health/ready returns 200")
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_RELEASE)
 def test_release_ready_returns_200(release):
     _, fetch = release
     fetch.expect_status(200)
@@ -44,6 +53,7 @@ def test_release_ready_returns_200(release):
 
 @pytest.mark.runbook("002", "§4.1", '/health/ready reports status "ready"')
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_RELEASE_CHECKS)
 def test_release_status_is_ready(release, release_body):
     _, fetch = release
     if release_body.get("status") != "ready":
@@ -51,13 +61,51 @@ def test_release_status_is_ready(release, release_body):
                           f"expected 'ready'; checks: {_failing(release_body) or 'none failing'}")
 
 
+@pytest.fixture
+def served_build(target, run_state, request, evidence, record_fact):
+    """What the target says is serving, from health.release — or, with --expect-build and no
+    release section, from 002's /health/ready: the option must check something or say why not."""
+    expect = run_state.expect_build
+    cfg = target.section("health.release")
+    if cfg is None:
+        if not expect:
+            pytest.skip(f"health.release: not configured in target {target.name}")
+        if target.section("health") is None:
+            raise CheckFailed(f"--expect-build {expect}: nothing on target {target.name} reports a "
+                              "build: the profile has no health section (add health.base_url and "
+                              "health.release: 002 §2.1)")
+        cfg = {"path": DEFAULT_PATH}
+    endpoints = request.getfixturevalue("health_endpoints")
+    fetch = evidence.http(endpoints.release(cfg.get("path", DEFAULT_PATH), cfg.get("timeout_s")))
+    body = None  # a 503 body still says which build is serving
+    if fetch.status is not None and not fetch.is_html and "json" in fetch.headers.get("content-type", ""):
+        body = fetch.json()
+    reported = body.get("build_id") if isinstance(body, dict) else None
+    if expect and not reported:
+        seen = (fetch.error or f"returned {fetch.status_text()}") if body is None \
+            else "answers without a build_id"
+        raise CheckFailed(f"--expect-build {expect}: nothing on {endpoints.http.base_url} reports a "
+                          f"build ({fetch.method} {cfg.get('path', DEFAULT_PATH)} {seen}); set "
+                          "health.release.path to the endpoint that reports build_id (002 §2.1)",
+                          cause=fetch.key)
+    if isinstance(body, dict):
+        record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
+    return cfg, fetch, body
+
+
+@pytest.mark.build_identity
 @pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected build_id")
 @pytest.mark.severity("blocker")
-def test_release_build_id_is_expected(release, release_body, run_state, evidence):
-    cfg, fetch = release
+@pytest.mark.remedy(REMEDY_BUILD)
+def test_release_build_id_is_expected(served_build, run_state, evidence):
+    cfg, fetch, body = served_build
+    if body is None:
+        fetch.expect_status(200, 503)
+        body = fetch.json()
     expected = run_state.expect_build or cfg.get("build_id")
-    reported = release_body.get("build_id")
-    evidence.note(expected_build_id=expected, reported_build_id=reported)
+    reported = body.get("build_id") if isinstance(body, dict) else None
+    evidence.note(expected_build_id=expected, reported_build_id=reported,
+                  expected_from="--expect-build" if run_state.expect_build else "health.release.build_id")
     if not reported:
         raise CheckFailed(f"{fetch.label} has no build_id: cannot tell which build is serving")
     if expected and reported != expected:
@@ -67,6 +115,7 @@ def test_release_build_id_is_expected(release, release_body, run_state, evidence
 
 @pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected config_hash")
 @pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_CONFIG_HASH)
 def test_release_config_hash_is_expected(release, release_body, evidence):
     cfg, fetch = release
     expected, reported = cfg.get("config_hash"), release_body.get("config_hash")
@@ -91,6 +140,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.runbook("002", "§2.2", 'each of /health/ready checks.* reports "ok"')
 @pytest.mark.severity("blocker", gate="readiness")
+@pytest.mark.remedy(REMEDY_RELEASE_CHECKS)
 def test_release_dependency_check_ok(release, release_body, dependency_check, evidence):
     _, fetch = release
     checks = release_body.get("checks") or {}
@@ -107,6 +157,7 @@ def test_release_dependency_check_ok(release, release_body, dependency_check, ev
 
 @pytest.mark.runbook("002", "§2.4", "/health/ready body has the documented shape")
 @pytest.mark.severity("warning")
+@pytest.mark.remedy(REMEDY_SCHEMA)
 def test_release_ready_matches_schema(release, release_body):
     _, fetch = release
     expect_matches_schema(release_body, "health/release-ready.schema.json", f"{fetch.label} body")

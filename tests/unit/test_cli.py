@@ -89,34 +89,45 @@ def test_stack_up_with_unknown_fault(capsys):
 @pytest.mark.parametrize("argv", [[], ["demo"], ["run"], ["stack"], ["stack", "up"], ["stack", "faults"]],
                          ids=lambda a: " ".join(a) or "top")
 def test_help_of_each_command(capsys, argv):
-    with pytest.raises(SystemExit) as exc:
-        main([*argv, "--help"])
-    assert exc.value.code == 0
+    assert main([*argv, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: releasegate {' '.join(argv)}".rstrip())
 
 
-def test_top_level_help_explains_exit_codes(capsys):
-    with pytest.raises(SystemExit):
-        main(["--help"])
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_run_and_demo_help_list_releasegates_own_options(capsys, command):
+    assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
-    for code in ("0 GO", "1 ROLLBACK", "2 ROLLBACK", "3 INVESTIGATE", "4 INVESTIGATE", "64", "69"):
+    for option in ("--report-dir", "--expect-build", "--allow-mutations", "-m EXPR", "-n auto"):
+        assert option in out, option
+
+
+def test_top_level_help_explains_exit_codes(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for code in ("0 GO", "1 ROLLBACK", "2 ROLLBACK", "3 INVESTIGATE", "4 INVESTIGATE", "64", "69",
+                 "70", "130"):
         assert code in out
     for command in ("demo", "stack", "run"):
         assert command in out
 
 
-def test_extra_arguments_are_refused_where_not_passed_to_pytest(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["stack", "faults", "--bogus"])
-    assert exc.value.code == 2
-    assert "--bogus" in capsys.readouterr().err
+@pytest.mark.parametrize("argv", [["stack", "faults", "--bogus"], [], ["frobnicate"],
+                                  ["demo", "--report-dir"], ["run", "--target"]],
+                         ids=["extra-arg", "no-command", "unknown-command", "missing-value-demo",
+                              "missing-value-run"])
+def test_usage_errors_exit_64_with_one_line_naming_the_fix(capsys, argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == EXIT_UNUSABLE
+    line = stderr_line(capsys)
+    assert "--help" in line
 
 
-def test_no_command_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main([])
-    assert exc.value.code == 2
+def test_bogus_provider_is_a_usage_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("RELEASEGATE_PROVIDER", "kubernetes")
+    assert main(["demo", "--report-dir", str(tmp_path)]) == EXIT_UNUSABLE
+    assert "RELEASEGATE_PROVIDER='kubernetes'" in stderr_line(capsys)
+    assert json.loads((tmp_path / "summary.json").read_text())["exit_code"] == EXIT_UNUSABLE
 
 
 # --- the installed console script, end to end --------------------------------------------------
@@ -153,5 +164,7 @@ def test_demo_db_down_is_rollback(tmp_path):
     assert "503" in ready[0]["message"]
     assert item in summary["reason"]
     html = (report_dir / "report.html").read_text()
-    assert re.search(r'<td class="rg-failed">FAIL</td><td>' + re.escape(item) + "</td>", html)
-    assert "Verdict: ROLLBACK (exit 1)" in html
+    assert re.search(r'rg-b-failed">FAIL</span><span class="rg-sev">blocker</span>' + re.escape(item), html)
+    assert 'ROLLBACK<small>exit 1</small>' in html
+    assert html.index('id="rg-verdict"') < html.index('id="environment"')  # the verdict comes first
+    assert proc.stderr.splitlines()[-1].endswith("verdict ROLLBACK (exit 1)")

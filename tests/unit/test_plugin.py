@@ -61,9 +61,13 @@ def test_typo():
     pass
 ''')
     run = project.pytest()
-    assert run.returncode == 2, run.output
+    assert run.returncode == 64, run.output  # could not start: not a verdict, not pytest's 2
     assert "'helth' not found in `markers` configuration option" in run.output
     assert "1 error" in run.stdout
+    summary = run.summary
+    validate_summary(summary)
+    assert (summary["verdict"], summary["exit_code"]) == (None, 64)
+    assert "'helth' not found" in summary["reason"]
 
 
 def test_check_without_runbook_or_severity_stops_the_run(project):
@@ -85,7 +89,14 @@ def test_no_severity():
     assert "test_checks.py::test_fine_otherwise" in lines[0]
     assert "runbook" in lines[0] and "severity" in lines[0]
     assert " passed" not in run.stdout
-    assert not (project.root / "out" / "summary.json").exists()
+    summary = run.summary  # the run that never started says so, in all three files
+    validate_summary(summary)
+    assert (summary["verdict"], summary["exit_code"], summary["checks"]) == (None, 64, [])
+    assert "a check needs" in summary["reason"]
+    junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()
+    assert junit.find("testsuite").get("errors") == "1"
+    assert "could not" in (run.report_dir / "report.html").read_text() or \
+        "NO VERDICT" in (run.report_dir / "report.html").read_text()
 
 
 def test_area_check_without_target_stops_the_run(project):
@@ -180,9 +191,12 @@ def test_github_step_summary_gets_the_checklist_appended(project):
     assert run.returncode == 1, run.output
     text = step_summary.read_text()
     assert text.startswith("earlier step output\n")
-    assert "## releasegate: ROLLBACK — unit" in text
-    assert "| ❌ | ready answers | 001 §6.10 | blocker | ready returned 503 |" in text
-    assert "| ➖ | MCP initialize works | 003 §1 |" in text
+    assert "## releasegate: ROLLBACK (exit 2) — unit" in text
+    assert "1 blocker failed · 0 warnings failed · 0 inconclusive · 1 passed · 1 N/A · 0 waived" in text
+    failures, passes = text.split("### Failures", 1)[1].split("<details><summary>Passed", 1)
+    assert "| ❌ | ready answers (001 §6.10) | blocker | ready returned 503 |" in failures
+    assert "live answers" in passes and "live answers" not in failures
+    assert "- ➖ MCP initialize works (003 §1): mcp: not configured in target unit" in text
 
 
 def test_secret_from_profile_is_masked_in_every_output(project, tmp_path):

@@ -1,4 +1,4 @@
-"""releasegate.report: summary.json shape, checklist ordering and escaping."""
+"""releasegate.report: summary.json shape, the release view (HTML), the job summary (markdown)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from html import escape
 import jsonschema
 import pytest
 
+from releasegate import causes
 from releasegate.report import (
-    checklist_html,
     checklist_markdown,
-    verdict_banner_html,
+    inject,
+    release_view_html,
     write_summary,
 )
 from releasegate.results import AREA_TITLES, AREAS
@@ -22,9 +23,13 @@ from tests.unit.conftest import result
 from tests.unit.summary_schema import CHECK_KEYS, DESIGN_KEYS, SUMMARY_SCHEMA, validate_summary
 
 HEADER = {"target": "staging", "started_at": "2026-11-23T08:00:00+00:00", "duration_s": 1.9,
-          "suite_version": "0.1.0", "facts": {"build_id": "git:abc"}}
+          "suite_version": "0.1.0", "facts": {"build_id": "git:abc", "config_hash": "sha256:0123abcd"},
+          "hosts": ["https://hunter-staging.example"]}
 HOSTILE_ITEM = "<script>alert('item')</script> a | b"
 HOSTILE_MESSAGE = "got <img src=x onerror=alert(1)> | 503\nsecond line & more"
+READY_503 = {"request": "GET https://h/healthz/ready", "host": "h:443", "status": 503, "latency_ms": 12.5,
+             "headers": {"content-type": "application/json"}, "excerpt": '{"db": {"status": "error"}}',
+             "reproduce": "curl -sS -i \"${URL}\"/healthz/ready"}
 
 
 def mixed_results():
@@ -40,6 +45,11 @@ def mixed_results():
     ]
 
 
+def decided(results):
+    causes.link(results)
+    return decide(r.judged() for r in results)
+
+
 # --- summary.json ------------------------------------------------------------------------------
 
 
@@ -52,7 +62,7 @@ def test_summary_matches_the_design_schema(tmp_path):
     assert written == returned
     validate_summary(written)
     assert set(DESIGN_KEYS) <= written.keys()
-    assert all(tuple(c) == CHECK_KEYS for c in written["checks"])
+    assert all(tuple(c)[:len(CHECK_KEYS)] == CHECK_KEYS for c in written["checks"])
     assert (written["target"], written["verdict"], written["exit_code"]) == ("staging", "ROLLBACK", 1)
     assert (written["started_at"], written["duration_s"]) == (HEADER["started_at"], 1.9)
 
@@ -64,7 +74,9 @@ def test_summary_check_entries_carry_each_field(tmp_path):
     assert ready == {"id": "suites/health/test_x.py::ready 200", "area": "health",
                      "runbook": "001 §6.2", "item": "ready 200", "severity": "blocker",
                      "outcome": "failed", "message": "GET /healthz/ready returned 503",
-                     "evidence": {"status": 503}}
+                     "evidence": {"status": 503}, "remedy": None}
+    assert summary["deciding_check"] == "suites/health/test_x.py::ready 200"
+    assert summary["counts"]["blockers_failed"] == 2
     skipped = next(c for c in summary["checks"] if c["area"] == "observability")
     assert skipped["outcome"] == "skipped"
 
@@ -114,48 +126,96 @@ def _positions(text: str, needles: list[str]) -> list[int]:
 
 
 @pytest.mark.parametrize("render", ["html", "markdown"])
-def test_checklist_orders_areas_as_AREAS_and_sections_numerically(render):
+def test_passes_are_listed_by_area_as_AREAS_and_sections_numerically(render):
     results = [result(f"check in {area}", area=area, runbook="001 §1") for area in reversed(AREAS)]
     results += [result("check-6.10", runbook="001 §6.10"), result("check-6.2", runbook="001 §6.2"),
                 result("check-6.9", runbook="001 §6.9"), result("check-002", runbook="002 §1.1")]
-    decision = decide(r.judged() for r in results)
-    text = checklist_html(results) if render == "html" else checklist_markdown(HEADER, decision, results)
-    shown = escape if render == "html" else str
-    titles = _positions(text, [shown(AREA_TITLES[a]) for a in AREAS])
-    assert titles == sorted(titles)
-    items = _positions(text, ["check-6.2<", "check-6.9<", "check-6.10<", "check-002<"]
-                       if render == "html" else ["check-6.2 ", "check-6.9 ", "check-6.10 ", "check-002 "])
+    decision = decided(results)
+    text = release_view_html(HEADER, decision, results) if render == "html" \
+        else checklist_markdown(HEADER, decision, results)
+    if render == "html":
+        titles = _positions(text, [escape(AREA_TITLES[a]) for a in AREAS])
+        assert titles == sorted(titles)
+    items = _positions(text, ["check-6.2 ", "check-6.9 ", "check-6.10 ", "check-002 "])
     assert items == sorted(items)
 
 
-def test_html_groups_one_heading_per_runbook_section():
-    results = [result("a", runbook="001 §6.1"), result("b", runbook="001 §6.2"),
-               result("c", runbook="001 §6.1")]
-    html = checklist_html(results)
-    assert html.count("<h4>Runbook 001 §6.1</h4>") == 1
-    assert html.count("<h3>") == 1
+def test_the_view_puts_the_verdict_and_counts_first_then_failures_then_passes_then_na():
+    results = [result("live 200"), result("metrics", outcome="skipped", message="n/a here"),
+               result("legacy", severity="warning", outcome="failed", message="404"),
+               result("ready 200", outcome="failed", gate="readiness", message="503",
+                      evidence={"requests": [READY_503]})]
+    html = release_view_html(HEADER, decided(results), results)
+    order = _positions(html, ['id="rg-verdict"', "1 blocker and 1 warning failed", 'id="rg-failures"',
+                              '</span>ready 200 ', '</span>legacy ', 'id="rg-passed"', '</span>live 200 ',
+                              'id="rg-na"', '</span>metrics '])
+    assert order == sorted(order)
+    for count in ("<b>1</b> blockers failed", "<b>1</b> warnings failed", "<b>1</b> passed",
+                  "<b>1</b> N/A", "<b>0</b> waived"):
+        assert count in html
+    assert "git:abc" in html and "sha256:0123abcd" in html and "https://hunter-staging.example" in html
+
+
+def test_the_deciding_check_is_highlighted_and_opens_with_its_evidence_and_remedy():
+    ready = result("ready 200", outcome="failed", gate="readiness", message="503",
+                   evidence={"requests": [READY_503]})
+    ready.remedy = "001 §6.1 Failure Scenarios: check the database"
+    html = release_view_html(HEADER, decided([ready, result("live")]), [ready, result("live")])
+    deciding = html[html.index('class="rg-check rg-deciding" open'):]
+    assert deciding.index("decided the verdict") < deciding.index("What to do:")
+    for shown in ("GET https://h/healthz/ready", ">503<", "in 12.5 ms", "content-type",
+                  "{&quot;db&quot;: {&quot;status&quot;: &quot;error&quot;}}",
+                  "curl -sS -i &quot;${URL}&quot;/healthz/ready", "check the database"):
+        assert shown in deciding, shown
+    assert "data:" not in html  # nothing is reached through data: URLs
+
+
+def test_failures_are_grouped_under_their_root_cause():
+    root = result("ready 200", outcome="failed", gate="readiness",
+                  message="GET https://h/healthz/ready returned 503", evidence={"requests": [READY_503]})
+    root.cause = "GET https://h/healthz/ready → 503"
+    follower = result("db status ok", outcome="failed", gate="readiness", message="db status 'error'",
+                      evidence={"requests": [READY_503]})
+    other = result("legacy", outcome="failed", severity="warning", message="404")
+    results = [follower, other, root]
+    decision = decided(results)
+    assert follower.follows == root.id and follower.message.startswith(
+        "follows from GET /healthz/ready → 503: ")
+    assert decision.deciding == root.id  # the root decides, not the first follower listed
+    html = release_view_html(HEADER, decision, results)
+    assert "1 more check follow from this failure" in html
+    assert _positions(html, ["ready 200", "db status ok", ">legacy"]) == sorted(
+        _positions(html, ["ready 200", "db status ok", ">legacy"]))
+
+
+def test_inject_puts_the_view_above_pytest_htmls_title_and_environment():
+    page = '<html><head></head><body><h1 id="title">r</h1><table id="environment"></table></body></html>'
+    out = inject(page, '<section id="releasegate">V</section>')
+    assert out.index('id="releasegate"') < out.index('id="title"') < out.index('id="environment"')
 
 
 # --- escaping ----------------------------------------------------------------------------------
 
 
-def test_html_escapes_item_message_and_section():
-    results = [result(HOSTILE_ITEM, runbook="001 <b>§1</b>", outcome="failed", message=HOSTILE_MESSAGE)]
-    html = checklist_html(results)
-    assert "<script>" not in html
-    assert "<img" not in html
-    assert "<b>§1" not in html
+def test_html_escapes_item_message_section_and_evidence():
+    evidence = {"requests": [{**READY_503, "excerpt": "<script>x</script>"}], "observed": {"<k>": "<v>"}}
+    results = [result(HOSTILE_ITEM, runbook="001 <b>§1</b>", outcome="failed", message=HOSTILE_MESSAGE,
+                      evidence=evidence)]
+    html = release_view_html({**HEADER, "facts": {"<f>": "<g>"}}, decided(results), results)
+    for raw in ("<script>", "<img", "<b>§1", "<k>", "<v>", "<f>", "<g>"):
+        assert raw not in html, raw
     assert "&lt;script&gt;alert(&#x27;item&#x27;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
 def test_html_marks_each_outcome():
     results = [result("p"), result("f", outcome="failed"), result("e", outcome="error"),
-               result("s", outcome="skipped")]
-    html = checklist_html(results)
-    for cls, mark, item in [("passed", "PASS", "p"), ("failed", "FAIL", "f"), ("error", "ERROR", "e"),
-                            ("skipped", "N/A", "s")]:
-        assert f'<td class="rg-{cls}">{mark}</td><td>{item}</td>' in html
+               result("s", outcome="skipped"), result("w", outcome="waived"),
+               result("i", outcome="inconclusive")]
+    html = release_view_html(HEADER, decided(results), results)
+    for cls, mark in [("passed", "PASS"), ("failed", "FAIL"), ("error", "ERROR"), ("skipped", "N/A"),
+                      ("waived", "WAIVED"), ("inconclusive", "INCONCLUSIVE")]:
+        assert f'<span class="rg-badge rg-b-{cls}">{mark}</span>' in html
 
 
 def _table_rows(markdown: str) -> list[str]:
@@ -169,8 +229,7 @@ def _cells(row: str) -> list[str]:
 
 def test_markdown_escapes_pipes_html_and_newlines():
     results = [result(HOSTILE_ITEM, runbook="001 §6.1", outcome="failed", message=HOSTILE_MESSAGE)]
-    decision = decide(r.judged() for r in results)
-    md = checklist_markdown({**HEADER, "target": "stag|ing <i>"}, decision, results)
+    md = checklist_markdown({**HEADER, "target": "stag|ing <i>"}, decided(results), results)
     assert "<script>" not in md
     assert "<img" not in md
     assert "<i>" not in md
@@ -180,37 +239,29 @@ def test_markdown_escapes_pipes_html_and_newlines():
     assert len(cells) == 5, cells
     assert cells[0] == "❌"
     assert "a \\| b" in cells[1]
-    assert "second line" in cells[4]
+    assert "second line" in cells[3]
 
 
-def test_markdown_header_and_rows():
+def test_markdown_puts_verdict_counts_and_facts_first_failures_with_remedies_and_folds_passes():
     results = mixed_results()
-    decision = decide(r.judged() for r in results)
-    md = checklist_markdown(HEADER, decision, results)
+    results[2].remedy = "001 §6.1: check the database"
+    md = checklist_markdown({**HEADER, "run_url": "https://github.com/o/r/actions/runs/1"},
+                            decided(results), results)
     lines = md.splitlines()
-    assert lines[0] == "## releasegate: ROLLBACK — staging"
-    assert "(exit 1)" in lines[2]
+    assert lines[0] == "## releasegate: ROLLBACK (exit 1) — staging"
     assert "ready 200" in lines[2]
+    assert lines[4] == "2 blockers failed · 0 warnings failed · 0 inconclusive · 3 passed · 1 N/A · 0 waived"
+    assert "build_id: `git:abc`" in md and "[CI run](https://github.com/o/r/actions/runs/1)" in md
     rows = {(_cells(r)[1]): _cells(r) for r in _table_rows(md)}
-    assert rows["ready 200"] == ["❌", "ready 200", "001 §6.2", "blocker",
-                                 "GET /healthz/ready returned 503"]
-    assert rows["metrics exposed"][0] == "➖"
-    assert rows["live 200"][0] == "✅"
-    assert rows["release ready"][0] == "❌"
+    assert rows["ready 200 (001 §6.2)"] == ["❌", "ready 200 (001 §6.2)", "blocker",
+                                            "GET /healthz/ready returned 503", "001 §6.1: check the database"]
+    assert md.index("### Failures") < md.index("<details><summary>Passed (3)</summary>")
+    assert md.index("live 200") > md.index("<details><summary>Passed")
 
 
-def test_markdown_truncates_long_messages():
-    results = [result("x", outcome="failed", message="y" * 1000)]
-    md = checklist_markdown(HEADER, decide(r.judged() for r in results), results)
-    assert "y" * 200 in md
-    assert "y" * 201 not in md
-
-
-def test_verdict_banner_escapes_reason_and_facts():
-    results = [result("<script>x</script>", outcome="failed")]
-    decision = decide(r.judged() for r in results)
-    html = verdict_banner_html({**HEADER, "facts_display": {"<k>": "<v>"}}, decision)
-    assert "<script>" not in html
-    assert "&lt;k&gt;" in html
-    assert "&lt;v&gt;" in html
-    assert "Verdict: ROLLBACK (exit 2)" in html
+def test_markdown_cuts_long_messages_at_a_word_boundary():
+    results = [result("x", outcome="failed", message="word " * 300)]
+    md = checklist_markdown(HEADER, decided(results), results)
+    row = _table_rows(md)[0]
+    assert "word word…" in row and "wor…" not in row
+    assert len(_cells(row)[3]) <= 401

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import redis
 
-from releasegate.errors import ServerUnavailable
+from releasegate.errors import ServerUnavailable, UsageProblem
 from releasegate.servers import base, containers, get_provider, local
 from releasegate.servers.containers import ContainerProvider, docker_available
 from releasegate.servers.local import LocalProvider
@@ -51,7 +51,7 @@ def test_environment_forces_local(monkeypatch):
 
 def test_bogus_provider_is_one_line(monkeypatch):
     monkeypatch.setenv("RELEASEGATE_PROVIDER", "bogus")
-    with pytest.raises(ServerUnavailable) as exc:
+    with pytest.raises(UsageProblem) as exc:  # a usage error (64), not a missing server (69)
         get_provider()
     message = one_line(exc)
     assert "bogus" in message

@@ -81,13 +81,32 @@ def test_all_failed_is_decided_by_the_failures_not_by_nothing_passed():
     assert decide([BLOCKER]).exit_code == ExitCode.ROLLBACK_BLOCKER
 
 
-def test_reason_names_the_first_failure_and_counts_the_rest():
-    results = [PASSED, j("first ready", "failed", gate="readiness"), BLOCKER,
-               j("second ready", "error", gate="readiness"), j("third ready", "failed", gate="readiness")]
-    reason = decide(results).reason
-    assert "first ready" in reason
-    assert reason.endswith("(+2 more)")
-    assert "second ready" not in reason
+def test_reason_names_the_deciding_check_and_counts_failures_by_severity_and_area():
+    results = [PASSED, Judged("blocker", "readiness", "failed", "first ready", "t::first", "health",
+                              "001 §6.1", "GET /healthz/ready returned 503"),
+               BLOCKER, j("second ready", "error", gate="readiness"),
+               Judged("warning", None, "failed", "pool", "t::pool", "observability", "004", "x")]
+    decision = decide(results)
+    assert decision.deciding == "t::first"
+    assert decision.reason.startswith("readiness failed — first ready [001 §6.1]: GET /healthz/ready "
+                                      "returned 503; ")
+    assert decision.reason.endswith("3 blockers and 1 warning failed (health 1, observability 1)")
+    assert "second ready" not in decision.reason
+    assert decision.counts == {"blockers_failed": 3, "warnings_failed": 1, "inconclusive": 0,
+                               "passed": 1, "not_applicable": 0, "waived": 0}
+
+
+def test_waived_failures_do_not_decide_and_are_counted():
+    decision = decide([PASSED, j("accepted", "waived")])
+    assert (decision.verdict, decision.counts["waived"]) == ("GO", 1)
+    assert "1 waived failure shown" in decision.reason
+
+
+def test_inconclusive_is_investigate_never_go():
+    decision = decide([PASSED, j("p95 vs baseline", "inconclusive", severity="warning")])
+    assert (decision.verdict, int(decision.exit_code)) == ("INVESTIGATE", 4)
+    assert decision.reason.startswith("inconclusive, not verified — p95 vs baseline")
+    assert decide([PASSED, BLOCKER, j("x", "inconclusive")]).exit_code == ExitCode.ROLLBACK_BLOCKER
 
 
 def test_reason_without_more_when_single():
