@@ -189,9 +189,10 @@ STYLE = """
 .rg-group.warning{border-left-color:#9a6700}
 .rg-cause{font-weight:600;color:#57606a;margin:4px 0}
 .rg-check{border:1px solid #d0d7de;border-radius:6px;margin:6px 0;background:#fff}
-.rg-check>summary{cursor:pointer;padding:7px 10px;list-style-position:inside}
+.rg-check>summary{cursor:pointer;padding:4px 10px;list-style-position:inside}
 .rg-check[open]>summary{border-bottom:1px solid #d0d7de;background:#f6f8fa}
 .rg-check.rg-deciding{border:2px solid #a40e26;box-shadow:0 0 0 3px #ffebe9}
+.rg-group.warning .rg-check.rg-deciding{border-color:#9a6700;box-shadow:0 0 0 3px #fff4ce}
 .rg-badge{display:inline-block;min-width:52px;text-align:center;font-weight:700;font-size:12px;
  border-radius:4px;padding:1px 6px;margin-right:6px}
 .rg-b-failed,.rg-b-error{background:#a40e26;color:#fff}.rg-b-passed{background:#1a7f37;color:#fff}
@@ -238,7 +239,7 @@ def banner_html(header: Mapping[str, Any], decision: Decision | None, reason: st
                      for key, label in COUNT_LABELS)
     return (f'<div class="rg-banner {decision.verdict}" id="rg-verdict">'
             f'<div class="rg-verdict-word">{decision.verdict}<small>exit {int(decision.exit_code)}'
-            f'</small></div><p class="rg-reason">{escape(decision.reason)}</p>'
+            f'</small></div><p class="rg-reason">{escape(excerpt(decision.reason, 420))}</p>'
             f'<ul class="rg-counts">{counts}</ul>{_facts_dl(header)}</div>')
 
 

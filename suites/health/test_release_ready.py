@@ -25,20 +25,26 @@ CONFIG_HASH = re.compile(r"^sha256:[0-9a-f]{8,64}$")
 
 
 @pytest.fixture
-def release(target, health_endpoints, evidence):
-    """The shared /health/ready answer, recorded as this check's evidence."""
+def release(target, health_endpoints, evidence, record_fact):
+    """The shared /health/ready answer, recorded as this check's evidence; the build it reports
+    goes into the report header whichever check reads it first."""
     cfg = require_section(target, "health.release")
     fetch = health_endpoints.release(cfg.get("path", DEFAULT_PATH), cfg.get("timeout_s"))
+    try:
+        body = fetch.json()
+    except CheckFailed:
+        body = None  # the checks that read the body say what is wrong with it
+    if isinstance(body, dict):
+        record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return cfg, evidence.http(fetch)
 
 
 @pytest.fixture
-def release_body(release, record_fact):
+def release_body(release):
     _, fetch = release
     body = fetch.json()
     if not isinstance(body, dict):
         raise CheckFailed(f"{fetch.label}: body is not a JSON object", cause=fetch.key)
-    record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return body
 
 

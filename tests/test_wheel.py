@@ -1,0 +1,55 @@
+"""Installable without a checkout: a wheel built from the repo, installed into a fresh virtualenv,
+carries the suites, schemas, fixtures and reference stack, and runs from any directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from reference.stack import running_stack
+from tests.support import REPO
+from tests.unit.conftest import clean_env
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with only the wheel (and its declared dependencies) installed; its bin/."""
+    root = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"),
+                    str(REPO)], check=True, capture_output=True, timeout=300)
+    wheel = next((root / "dist").glob("releasegate-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for needed in ("releasegate/_bundle/suites/health/test_probes.py",
+                   "releasegate/_bundle/schemas/profile.schema.json",
+                   "releasegate/_bundle/fixtures/seed/schema.sql", "reference/stack.py"):
+        assert needed in names, needed
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
+    install = subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "-q",
+                              "--disable-pip-version-check", str(wheel)],
+                             capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-3000:]
+    return root / "venv" / "bin"
+
+
+def test_the_installed_wheel_runs_the_demo_from_elsewhere_to_go(installed, tmp_path):
+    proc = subprocess.run([str(installed / "releasegate"), "demo", "--report-dir", "out"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env=clean_env())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["verdict"] == "GO" and summary["checks"]
+    assert "/_bundle/suites/" in proc.stdout  # the checks ran from the wheel, not this checkout
+    assert str(REPO) not in proc.stdout
+
+
+def test_the_installed_wheel_runs_a_target_profile_from_elsewhere(installed, tmp_path):
+    with running_stack(only=("health",)) as stack:
+        proc = subprocess.run([str(installed / "releasegate"), "run", f"--target={stack.profile_path}",
+                               "-m", "health"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300, env=clean_env())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((tmp_path / "reports" / "summary.json").read_text())["verdict"] == "GO"
