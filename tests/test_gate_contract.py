@@ -79,6 +79,19 @@ def test_usage_errors_exit_64_with_one_line_and_a_no_verdict_report(tmp_path, st
     assert (summary["verdict"], summary["exit_code"]) == (None, 64) and needle in summary["reason"]
 
 
+@pytest.mark.parametrize(("args", "code", "needle"), [
+    (("-m", "smok"), 64, "-m names unknown marker 'smok' (did you mean 'smoke'?)"),
+    (("--no-such-option",), 64, "unknown option --no-such-option"),
+    (("--expect-build", "git:0000000"), 2, "expected 'git:0000000'"),
+], ids=["typo-marker", "unknown-option", "other-build-serving"])
+def test_demo_exit_codes(tmp_path, args, code, needle):
+    proc = releasegate("demo", "--report-dir", str(tmp_path / "r"), *args, cwd=tmp_path)
+    assert proc.returncode == code, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert needle in proc.stdout + proc.stderr
+    verdict = "ROLLBACK (exit 2)" if code == 2 else "no verdict (exit 64)"
+    assert last_line(proc.stderr).endswith(verdict)  # demo's last line carries the verdict
+
+
 def test_plain_pytest_on_the_suites_without_a_target_prints_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", str(SUITES), "-p", "no:cacheprovider",
                            f"--report-dir={tmp_path}"], cwd=REPO, capture_output=True, text=True,

@@ -20,8 +20,10 @@ from tests.unit.conftest import clean_env
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with only the wheel (and its declared dependencies) installed; its bin/."""
     root = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root / "dist"),
-                    str(REPO)], check=True, capture_output=True, timeout=300)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(root / "dist"),
+                            str(REPO)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert "deprecat" not in (build.stdout + build.stderr).lower()  # e.g. a TOML-table license
     wheel = next((root / "dist").glob("releasegate-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("releasegate/_bundle/suites/health/test_probes.py",

@@ -47,6 +47,12 @@ def test_stack_faults_lists_every_fault(capsys):
         assert f"[{fault.runbook}]" in out
 
 
+def test_stack_faults_are_described_in_english():
+    turkish = re.compile(r"[çğışöüÇĞİŞÖÜ]|\b(Beklenen|Kontrol|Amaç|Durum)\b")
+    for fault in FAULTS.values():
+        assert not turkish.search(f"{fault.breaks} {fault.runbook}"), fault
+
+
 def test_run_without_target(capsys):
     assert main(["run"]) == EXIT_UNUSABLE
     line = stderr_line(capsys)

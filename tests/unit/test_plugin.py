@@ -224,3 +224,16 @@ def test_header(target, evidence):
     check = run.summary["checks"][0]
     assert check["message"] == "server rejected ***"
     assert check["evidence"]["observed"] == {"seen": "***", "password": "***"}
+
+
+def test_a_crash_of_releasegate_itself_is_70_not_a_verdict(project):
+    project.checks(CHECKS)
+    (project.root / "conftest.py").write_text(
+        "def pytest_runtest_logreport(report):\n    raise RuntimeError('boom in a hook')\n")
+    run = project.pytest("--verdict-exit-codes")
+    assert run.returncode == 70, run.output
+    assert "INTERNALERROR" in run.output
+    summary = run.summary
+    validate_summary(summary)
+    assert (summary["verdict"], summary["exit_code"]) == (None, 70)
+    assert "a bug in releasegate" in summary["reason"]
