@@ -206,12 +206,12 @@ def huge(size: int = 100 * MB, *, declared: bool) -> Handler:
     return handler
 
 
-def respond(status: str, content_type: str, body: bytes) -> Handler:
-    """One complete, well-formed answer with whatever status, content type and body."""
+def respond(status: str, content_type: str, body: bytes, **headers: str | int) -> Handler:
+    """One complete, well-formed answer with whatever status, content type, body and headers."""
 
     def handler(conn: socket.socket, server: HostileServer) -> None:
         read_request(conn, server)
-        send(conn, server, head(status, content_type, Content_Length=len(body)) + body)
+        send(conn, server, head(status, content_type, Content_Length=len(body), **headers) + body)
 
     return handler
 

@@ -206,6 +206,17 @@ def test_wrong_content_type(tmp_path, serve, record_property):
     record_property("reason", reason)
 
 
+def test_a_redirect_is_named_with_its_location_in_every_check_that_sees_it(tmp_path, serve,
+                                                                          record_property):
+    """An ingress sending everyone to SSO: not "returned 302", but where it sends them."""
+    server = serve(hostile.respond("302 Found", "text/html", b"<a href='/sso'>moved</a>",
+                                   Location="https://sso.example/login?next=/healthz"))
+    run = run_against(tmp_path, server.url, record_property)
+    where = "302 redirect to https://sso.example/login?next=/healthz"
+    reason = assert_failed_with(run, TRANSPORT_CHECKS + BODY_CHECKS, where)
+    record_property("reason", reason)
+
+
 def test_untrusted_tls_certificate(tmp_path, serve, record_property):
     server = serve(hostile.respond("200 OK", "application/json", GOOD_JSON),
                    tls=hostile.tls_context(tmp_path))
