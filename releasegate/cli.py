@@ -20,9 +20,10 @@ from typing import Any, NoReturn
 
 from releasegate import __version__
 from releasegate.errors import ProfileError, ServerUnavailable, UsageProblem
+from releasegate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.outputs import write_no_verdict
 from releasegate.paths import IN_CHECKOUT, SUITES
-from releasegate.plugin import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE, state
+from releasegate.plugin import state
 from releasegate.profile import load_target
 
 EPILOG = """\

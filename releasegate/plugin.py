@@ -12,37 +12,32 @@ replaced together (releasegate/outputs.py).
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import os
 import re
-import sys
-import time
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from releasegate import __version__, causes, waivers
+from releasegate import __version__, waivers
 from releasegate.errors import CheckFailed, Inconclusive, ProfileError
 from releasegate.evidence import Evidence
+from releasegate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
+from releasegate.finish import ResultCollector, decide_run, finish
+from releasegate.htmlhooks import HtmlHooks
 from releasegate.http import HttpTarget
-from releasegate.outputs import RunOutputs, step_summary, write_no_verdict
+from releasegate.outputs import write_no_verdict
 from releasegate.paths import SUITES
 from releasegate.profile import Target, load_target
 from releasegate.redact import Redactor
-from releasegate.report import checklist_markdown, inject, release_view_html, write_summary
-from releasegate.results import AREAS, CheckMeta, CheckResult
-from releasegate.terminal import report_line, result_lines, verdict_title
-from releasegate.verdict import Decision, decide
+from releasegate.results import AREAS, CheckMeta
+from releasegate.run import RunState
+from releasegate.usage import exit_64_on_usage_errors, usage_reason
 
-EXIT_UNUSABLE = 64  # the run could not start: bad profile, usage error, a check without markers
-EXIT_NO_SERVER = 69  # a throwaway server could not be provided
-EXIT_SOFTWARE = 70  # releasegate itself crashed (INTERNALERROR): a bug, not a verdict
-EXIT_INTERRUPTED = 130  # SIGINT / SIGTERM
 MARKERS = {
     "smoke": "the post-deploy smoke subset: a few fast checks across areas",
     "health": "health probes: live, ready, startup, legacy, release readiness (001, 002, 004)",
@@ -70,51 +65,7 @@ WAIVER = pytest.StashKey[waivers.Waiver]()
 NO_TARGET = "no target profile: pass --target PROFILE or set RELEASEGATE_TARGET"
 
 
-def _say(message: str) -> None:
-    print(f"releasegate: {message}", file=sys.stderr, flush=True)
 
-
-class RunState:
-    """Everything one releasegate run knows; lives on the config stash."""
-
-    def __init__(self, target: Target, report_dir: Path, verdict_exit_codes: bool,
-                 expect_build: str | None, allow_mutations: bool, controller: bool) -> None:
-        self.target = target
-        self.report_dir = report_dir
-        self.outputs = RunOutputs(report_dir)
-        self.controller = controller
-        self.verdict_exit_codes = verdict_exit_codes
-        self.expect_build = expect_build
-        self.allow_mutations = allow_mutations
-        self.redactor = target.redactor()
-        self.waivers = waivers.parse(target.data.get("waivers", []))
-        self.results: dict[str, CheckResult] = {}
-        self.facts: dict[str, Any] = {}
-        self.notes: list[str] = []
-        self.started = time.time()
-        self.decision: Decision | None = None
-        self.no_verdict: tuple[str, int] | None = None  # (why, exit code) when none was reached
-        self.collect_errors: list[str] = []  # first lines of check files that failed to import
-
-    def header(self) -> dict[str, Any]:
-        env = os.environ
-        run_url = (f"{env.get('GITHUB_SERVER_URL', 'https://github.com')}/{env['GITHUB_REPOSITORY']}"
-                   f"/actions/runs/{env['GITHUB_RUN_ID']}"
-                   if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY") else None)
-        return self.redactor.value({
-            "target": self.target.name,
-            "started_at": datetime.fromtimestamp(self.started, timezone.utc).isoformat(
-                timespec="seconds"),
-            "duration_s": round(time.time() - self.started, 2),
-            "suite_version": __version__,
-            "facts": dict(self.facts),
-            "hosts": self.target.hosts(),
-            "provider": self.target.meta.get("provider"),
-            "mutations": "ALLOWED (--allow-mutations): checks may change the target"
-            if self.allow_mutations else "not allowed (read-only run)",
-            "run_url": run_url,
-            "notes": list(self.notes),
-        })
 
 
 # --- options and the command line's usage errors -------------------------------------------------
@@ -134,71 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "the build identity check then runs whatever -m selects")
     group.addoption("--allow-mutations", action="store_true", default=False,
                     help="let checks that change the target run (kill switch, rate-limit probe)")
-    _usage_errors_exit_64(parser)
-
-
-def _usage_errors_exit_64(parser: pytest.Parser) -> None:
-    """With --verdict-exit-codes, pytest's own usage errors (unknown option, missing value) exit
-    64 with one line instead of pytest's 4, which would read as the verdict INVESTIGATE.
-
-    pytest parses the command line before any hook can see the error, so the parser's two
-    parse methods are wrapped on this Parser instance; without --verdict-exit-codes nothing
-    changes.
-    """
-    for name in ("parse", "parse_known_args"):
-        original = getattr(parser, name, None)
-        if original is None or getattr(original, "_releasegate", False):
-            continue
-
-        def wrapped(args: Any, *a: Any, _original: Any = original, **kw: Any) -> Any:
-            try:
-                return _original(args, *a, **kw)
-            except pytest.UsageError as exc:
-                strargs = [os.fspath(x) for x in args]
-                if "--verdict-exit-codes" not in strargs:
-                    raise
-                reason = usage_reason(str(exc))
-                _say(reason)
-                write_no_verdict(Path(_arg_value(strargs, "--report-dir") or "reports"),
-                                 target=None, reason=reason, exit_code=EXIT_UNUSABLE)
-                raise SystemExit(EXIT_UNUSABLE) from None
-
-        wrapped._releasegate = True  # type: ignore[attr-defined]
-        setattr(parser, name, wrapped)
-
-
-def _arg_value(args: list[str], option: str) -> str | None:
-    for i, arg in enumerate(args):
-        if arg.startswith(option + "="):
-            return arg.split("=", 1)[1]
-        if arg == option and i + 1 < len(args) and not args[i + 1].startswith("-"):
-            return args[i + 1]
-    return None
-
-
-def usage_reason(message: str, known_markers: list[str] | None = None) -> str:
-    """One line naming the mistake and the fix, from pytest's or argparse's message."""
-    text = " ".join(message.split())
-    if " error: " in text:  # argparse: "usage: … prog: error: what" and then ini/rootdir lines
-        text = text.split(" error: ", 1)[1]
-    text = re.split(r" (?:inifile|rootdir|configfile): ", text)[0]
-    unknown_marker = re.match(r"Unknown marker\(s\) in '-m' expression: ([^.]+)\.", text)
-    if unknown_marker:
-        names = [n.strip() for n in unknown_marker.group(1).split(",")]
-        known = known_markers or list(m.split("(")[0] for m in MARKERS)
-        hints = [f"did you mean {close[0]!r}?" for n in names
-                 if (close := difflib.get_close_matches(n, known, n=1))]
-        return (f"-m names unknown marker{'s' if len(names) > 1 else ''} "
-                f"{', '.join(map(repr, names))}" + (f" ({' '.join(hints)})" if hints else "")
-                + f"; markers: {', '.join(m for m in known if m in AREAS or m == 'smoke')}")
-    if text.startswith("unrecognized arguments:"):
-        return f"unknown option {text.split(':', 1)[1].strip()} (see releasegate run --help)"
-    if text.startswith("file or directory not found:"):
-        path = text.split(":", 1)[1].strip()
-        return f"path not found: {path} (give a suites/ file or folder that exists, or none for all)"
-    if "expected one argument" in text:
-        return f"{text} (give the option its value, e.g. --report-dir reports)"
-    return text
+    exit_64_on_usage_errors(parser)
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -568,50 +455,6 @@ def _redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
     report.sections = [(title, redactor.text(body)) for title, body in report.sections]
 
 
-class ResultCollector:
-    """Turns test reports into check results; runs where reports end up (the xdist controller)."""
-
-    def __init__(self, run: RunState) -> None:
-        self.run = run
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            text = str(report.longrepr).splitlines()
-            lines = [line.removeprefix("E").strip() for line in text if line.startswith("E ")] \
-                or [line.strip() for line in text if line.strip()]
-            self.run.collect_errors.append(
-                f"{report.nodeid}: {lines[-1] if lines else 'collection error'}")
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, "releasegate", None)
-        if not data:
-            return
-        run = self.run
-        run.facts.update(data.get("facts", {}))
-        result = run.results.get(report.nodeid)
-        if result is None:
-            result = CheckResult(report.nodeid, CheckMeta(**data["meta"]))
-            run.results[report.nodeid] = result
-        result.duration_s += report.duration
-        if data.get("evidence"):
-            result.evidence = data["evidence"]
-        if data.get("waiver"):
-            result.waiver = data["waiver"]
-        if data.get("inconclusive"):
-            result.outcome, result.message = "inconclusive", data["message"]
-        elif result.waiver and result.waiver["state"] == "active" and report.when == "call":
-            result.outcome, result.message = "waived", data["message"]
-        elif report.skipped and report.when in ("setup", "call"):
-            result.outcome, result.message = "skipped", data["message"]
-        elif report.failed:
-            if report.when == "call":
-                result.outcome, result.message = "failed", data["message"]
-                result.remedy, result.cause = data.get("remedy"), data.get("cause")
-            elif result.outcome != "failed":
-                result.outcome = "error"
-                result.message = result.message or f"error in {report.when}: {data['message']}"
-
-
 # --- the end of a run ----------------------------------------------------------------------------
 
 
@@ -634,93 +477,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
         elif exitstatus == pytest.ExitCode.USAGE_ERROR:
             run.no_verdict = ("pytest reported a usage error: see the message above", EXIT_UNUSABLE)
     if run.no_verdict is None:
-        _decide(run)
+        decide_run(run)
     try:
         return (yield)
     finally:
-        _finish(session, run)
-
-
-def _decide(run: RunState) -> None:
-    results = list(run.results.values())
-    causes.link(results)
-    decision = decide(r.judged() for r in results)
-    down = causes.nothing_answered(results)
-    if down:
-        where = ", ".join(f"{u.host} ({u.why})" for u in down)
-        decision = dataclasses.replace(decision, reason=(
-            f"could not reach {where}: nothing on the target answered — check the runner's "
-            f"network (DNS, VPN, firewall, allowlist) before rolling back; {decision.reason}"))
-    for r in results:
-        if r.waiver and r.waiver["state"] == "stale":
-            run.notes.append(f"waiver for {r.waiver['check']} is stale: the check passed — remove it")
-    run.decision = decision
-    header = run.header()
-    write_summary(run.outputs.path("summary.json"), header, decision, results)
-    step_summary(checklist_markdown(header, decision, results))
-
-
-def _finish(session: pytest.Session, run: RunState) -> None:
-    """Publish the three reports (or the no-verdict set), print the end of the log, set the
-    exit code."""
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if run.no_verdict is not None:
-        why, code = run.no_verdict
-        run.outputs.discard()
-        write_no_verdict(run.report_dir, target=run.target.name, reason=why, exit_code=code,
-                         started=run.started)
-        _say(why if code != EXIT_INTERRUPTED else "interrupted; no verdict (exit 130)")
-        if run.verdict_exit_codes or code == EXIT_UNUSABLE:  # a releasegate run that never started
-            session.exitstatus = code
-        return
-    decision = run.decision
-    assert decision is not None
-    _finalize_html(run)
-    _finalize_junit(run)
-    published = run.outputs.publish()
-    if reporter is not None:
-        results = list(run.results.values())
-        for line in result_lines(results, decision, run.notes):
-            reporter.write_line(line)
-        reporter.write_line(report_line(run.report_dir) if published else
-                            "releasegate: the reports could not all be written; see above")
-        colour = {"GO": "green", "ROLLBACK": "red", "INVESTIGATE": "yellow"}[decision.verdict]
-        reporter.write_sep("=", verdict_title(decision, int(decision.exit_code)), bold=True,
-                           **{colour: True})
-        reporter.write_line(decision.reason)
-    if run.verdict_exit_codes:
-        session.exitstatus = int(decision.exit_code)
-
-
-def _finalize_html(run: RunState) -> None:
-    path = run.outputs.path("report.html")
-    if not path.is_file() or run.decision is None:
-        return
-    view = release_view_html(run.header(), run.decision, list(run.results.values()))
-    path.write_text(inject(path.read_text(encoding="utf-8"), view), encoding="utf-8")
-
-
-def _finalize_junit(run: RunState) -> None:
-    """JUnit says what summary.json says: a follower's failure message names its root cause."""
-    path = run.outputs.path("junit.xml")
-    followers = {r.id: r.message for r in run.results.values() if r.follows}
-    if not path.is_file() or not followers:
-        return
-    from xml.etree import ElementTree
-
-    from _pytest.junitxml import mangle_test_address
-
-    wanted = {}
-    for nodeid, message in followers.items():
-        names = mangle_test_address(nodeid)
-        wanted[(".".join(names[:-1]), names[-1])] = message
-    tree = ElementTree.parse(path)
-    for case in tree.iter("testcase"):
-        message = wanted.get((case.get("classname", ""), case.get("name", "")))
-        failure = case.find("failure")
-        if message is not None and failure is not None:
-            failure.set("message", message)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+        finish(session, run)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -743,36 +504,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep = original
 
 
-class HtmlHooks:
-    """pytest-html hooks, registered only for a releasegate run on the controller."""
 
-    COLUMNS = (("Area", "area"), ("Runbook", "runbook"), ("Check", "item"), ("Severity", "severity"))
 
-    def __init__(self, run: RunState) -> None:
-        self.run = run
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"releasegate — {self.run.target.name}"
-
-    def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        for offset, (title, key) in enumerate(self.COLUMNS):
-            cells.insert(1 + offset, f'<th class="sortable" data-column-type="{key}">{title}</th>')
-
-    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        from html import escape
-
-        meta = (getattr(report, "releasegate", None) or {}).get("meta", {})
-        for offset, (_, key) in enumerate(self.COLUMNS):
-            cells.insert(1 + offset, f'<td class="col-{key}">{escape(str(meta.get(key, "")))}</td>')
-
-    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
-        """The log cell: a skip's reason in words (not pytest's raw tuple), then the evidence."""
-        from html import escape
-
-        info = getattr(report, "releasegate", None) or {}
-        if report.skipped and isinstance(report.longrepr, tuple):
-            data[:] = [escape(info.get("message") or str(report.longrepr[2])) + "\n"]
-        evidence = info.get("evidence")
-        if evidence:
-            data.insert(0, escape("evidence: " + json.dumps(evidence, indent=2, ensure_ascii=False))
-                        + "\n\n")
+__all__ = ["EXIT_INTERRUPTED", "EXIT_NO_SERVER", "EXIT_SOFTWARE", "EXIT_UNUSABLE", "RunState",
+           "require_section", "state", "target_of"]
