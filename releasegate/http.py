@@ -217,18 +217,25 @@ class HttpTarget:
         body_limit: int,
         headers: Mapping[str, str] | None = None,
         verify: bool | str = True,
+        local_address: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
         self.body_limit = body_limit
+        self.local_address = local_address  # the source address requests leave from (allowlists)
         self._headers = dict(headers or {})
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
-            transport=install_deadline(httpx.HTTPTransport(verify=verify)),
+            transport=install_deadline(httpx.HTTPTransport(verify=verify, local_address=local_address)),
             follow_redirects=False,
             trust_env=False,  # a check must reach the target named in the profile, not a proxy
         )
+
+    @property
+    def client(self) -> httpx.Client:
+        """The pooled client, for streaming readers (releasegate.sse) that bound reads themselves."""
+        return self._client
 
     def close(self) -> None:
         self._client.close()

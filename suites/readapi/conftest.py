@@ -1,0 +1,85 @@
+"""Fixtures of the Read API area (runbook 000 §3): the target's Read API, one per run.
+
+Checks are parametrized from the profile: one checklist line per endpoint or stream. A check
+whose part is not configured gets one N/A line naming what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from releasegate.evidence import Evidence
+from releasegate.plugin import require_section, target_of
+from releasegate.profile import Target
+from releasegate.readapi import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
+from releasegate.redact import Redactor
+
+
+@pytest.fixture(scope="session")
+def read_api(target: Target, redactor: Redactor) -> Iterator[ReadApi]:
+    require_section(target, "read_api")
+    api = ReadApi(target, redactor)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def readapi(read_api: ReadApi, evidence: Evidence) -> ReadApiView:
+    return ReadApiView(read_api, evidence)
+
+
+def _limited(ep: Mapping[str, Any]) -> bool:
+    return ep.get("limit_param", ENDPOINT_DEFAULTS["limit_param"]) in (ep.get("params") or {})
+
+
+def _write_methods(cfg: Mapping[str, Any]) -> list[str]:
+    return list((cfg.get("read_only") or {}).get("methods") or WRITE_METHODS) \
+        if cfg.get("endpoints") or cfg.get("read_only") else []
+
+
+# argname -> (the names it takes from read_api, what is missing when there are none)
+Select = Callable[[Mapping[str, Any]], list[str]]
+PARAMETERS: dict[str, tuple[Select, str]] = {
+    "endpoint": (lambda cfg: list(cfg.get("endpoints") or {}), "read_api.endpoints"),
+    "limited_endpoint": (lambda cfg: [n for n, ep in (cfg.get("endpoints") or {}).items()
+                                      if _limited(ep)], "read_api.endpoints.*.params.limit"),
+    "filtered_endpoint": (lambda cfg: [n for n, ep in (cfg.get("endpoints") or {}).items()
+                                       if ep.get("filters")], "read_api.endpoints.*.filters"),
+    "unknown_id_endpoint": (lambda cfg: [n for n, ep in (cfg.get("endpoints") or {}).items()
+                                         if ep.get("unknown_path")], "read_api.endpoints.*.unknown_path"),
+    "write_method": (_write_methods, "read_api.endpoints"),
+    "stream": (lambda cfg: list(cfg.get("streams") or {}), "read_api.streams"),
+    "keepalive_stream": (lambda cfg: [n for n, s in (cfg.get("streams") or {}).items()
+                                      if s.get("keepalive_s")], "read_api.streams.*.keepalive_s"),
+    "resumable_stream": (lambda cfg: [n for n, s in (cfg.get("streams") or {}).items()
+                                      if s.get("resume", True)], "read_api.streams.*.resume"),
+}
+
+
+def smoke_names(argname: str, names: list[str]) -> set[str]:
+    """The smoke subset (issue 6 §9): /v1/health, one authenticated REST call, one SSE event."""
+    if argname == "endpoint":
+        rest = [n for n in names if n != "health"]
+        return {n for n in names if n == "health"} | set(rest[:1])
+    if argname == "stream":
+        return set(names[:1])
+    return set()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    target = target_of(metafunc.config)
+    cfg = (target.section("read_api") if target else None) or {}
+    for argname, (select, missing) in PARAMETERS.items():
+        if argname not in metafunc.fixturenames:
+            continue
+        names = select(cfg) if cfg else []
+        smoke = smoke_names(argname, names)
+        params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
+        if not params:  # one N/A line rather than pytest's "empty parameter set"
+            where = target.name if target else "(none)"
+            params = [pytest.param(None, id="none", marks=pytest.mark.skip(
+                reason=f"{missing if cfg else 'read_api'}: not configured in target {where}"))]
+        metafunc.parametrize(argname, params)

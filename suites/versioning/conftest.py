@@ -1,0 +1,49 @@
+"""Fixtures of the versioning area (runbook 001 §6.4, 004): /api/v1 and the legacy endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from releasegate.http import HttpTarget
+from releasegate.plugin import require_section, target_of
+from releasegate.profile import Target
+from releasegate.versioning import VersionedApi
+
+
+@pytest.fixture(scope="session")
+def versioned_api(target: Target, http_target_factory: Callable[[Any], HttpTarget]) -> VersionedApi:
+    return VersionedApi(target, http_target_factory(require_section(target, "versioning")))
+
+
+def _legacy(cfg: dict[str, Any], decision: str | None = None) -> list[str]:
+    legacy = cfg.get("legacy") or {}
+    return [name for name, ep in (legacy.get("endpoints") or {}).items()
+            if decision is None or (ep.get("decision") or legacy.get("decision")) == decision]
+
+
+PARAMETERS: dict[str, tuple[Callable[[dict[str, Any]], list[str]], str]] = {
+    "v1_endpoint": (lambda cfg: list(cfg.get("endpoints") or {}), "versioning.endpoints"),
+    "legacy_endpoint": (_legacy, "versioning.legacy.endpoints"),
+    "supported_legacy": (lambda cfg: _legacy(cfg, "supported"),
+                         "versioning.legacy.endpoints with decision supported"),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One checklist line per endpoint; the first v1 endpoint is in the smoke subset."""
+    target = target_of(metafunc.config)
+    cfg = dict((target.section("versioning") if target else None) or {})
+    for argname, (select, missing) in PARAMETERS.items():
+        if argname not in metafunc.fixturenames:
+            continue
+        names = select(cfg)
+        smoke = set(names[:1]) if argname == "v1_endpoint" else set()
+        params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
+        if not params:
+            where = target.name if target else "(none)"
+            params = [pytest.param(None, id="none", marks=pytest.mark.skip(
+                reason=f"{missing if cfg else 'versioning'}: not configured in target {where}"))]
+        metafunc.parametrize(argname, params)
