@@ -127,8 +127,8 @@ class Reading:
 
     def answer_problem(self) -> str | None:
         """Why this is not an event stream at all (status, content type, transport), or None."""
-        if self.end == ERROR and self.status is None:
-            return self.error or "no answer"
+        if self.status is None:
+            return self.error or f"gave no response within {self.deadline_s:g}s"
         if self.end == STATUS:
             hint = f"; body: {self.body_excerpt}" if self.body_excerpt else ""
             challenge = self.headers.get("www-authenticate")
@@ -136,7 +136,8 @@ class Reading:
             return f"returned {self.status}, expected 200 with text/event-stream{hint}"
         if self.end == CONTENT_TYPE:
             ctype = self.headers.get("content-type", "")
-            return f"answered content-type {ctype or 'missing'!r}, expected text/event-stream"
+            hint = f"; body: {self.body_excerpt}" if self.body_excerpt else ""
+            return f"answered content-type {ctype or 'missing'!r}, expected text/event-stream{hint}"
         return None
 
     def exchange(self, reproduce: str) -> Exchange:

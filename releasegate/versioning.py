@@ -134,10 +134,11 @@ def _template(path: str) -> re.Pattern[str]:
 
 def unlisted_paths(document: Any, wanted: Iterable[str]) -> list[str]:
     """The concrete ``wanted`` paths that no path template of the OpenAPI document matches."""
-    paths = list((document.get("paths") or {}) if isinstance(document, Mapping) else {})
-    servers = document.get("servers") if isinstance(document, Mapping) else None
+    document = document if isinstance(document, Mapping) else {}
+    paths = list(document["paths"]) if isinstance(document.get("paths"), Mapping) else []
+    servers = document.get("servers") if isinstance(document.get("servers"), list) else []
     prefixes = {""} | {urlsplit(str(s.get("url", ""))).path.rstrip("/")
-                       for s in servers or [] if isinstance(s, Mapping)}
+                       for s in servers if isinstance(s, Mapping)}
     templates = [_template(prefix + p) for prefix in prefixes for p in paths]
     return [w for w in wanted if not any(t.fullmatch(w.split("?", 1)[0]) for t in templates)]
 
