@@ -35,6 +35,7 @@ ROTATED_PASSWORD = "rotated-read-api-pw"
 ALLOWLIST = frozenset({"127.0.0.2"})  # READ_API_IP_ALLOWLIST
 LISTED, OUTSIDE = "127.0.0.2", "127.0.0.1"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 FAULTS = (
     Fault("readapi_health_route_missing", "/v1/health answers 404 (the route was lost)", "000 §3.1"),
@@ -45,7 +46,8 @@ FAULTS = (
           "season)", "000 §3.1"),
     Fault("unknown_id_500", "an unknown id answers 500 (/v1/standings, /api/v1/leads/{domain}/"
           "sales-summary)", "000 §3.1, 001 §6.4"),
-    Fault("readapi_write_accepted", "POST /v1/fixtures answers 201", "000 §0, §3.1 (read-only)"),
+    Fault("readapi_write_accepted", "POST, PUT, PATCH and DELETE /v1/fixtures answer 2xx",
+          "000 §0, §3.1 (read-only)"),
     Fault("readapi_auth_disabled", "the Read API answers without credentials", "000 §3.3"),
     Fault("readapi_any_password", "any password is accepted for READ_API_BASIC_USER", "000 §3.3"),
     Fault("readapi_password_rotated", "the service's password was rotated; the profile's no longer "
@@ -174,9 +176,9 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
                 del item["home_team_id"], item["away_team_id"]
         return JSONResponse(page(items, params["limit"]))
 
-    async def fixtures_post(request: Request) -> Response:
-        if request.method == "POST":  # readapi_write_accepted: "accepted", nothing is written
-            return JSONResponse({"accepted": True}, 201)
+    async def fixtures_or_write(request: Request) -> Response:
+        if request.method != "GET":  # readapi_write_accepted: "accepted", nothing is written
+            return JSONResponse({"accepted": True}, 201 if request.method == "POST" else 200)
         return await fixtures(request)
 
     async def standings(request: Request) -> Response:
@@ -276,11 +278,11 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
             body = {"match": fixture["id"], "score": f"{number % 3}-{number % 2}"}
         return body
 
-    fixture_methods = ["GET", "POST"] if "readapi_write_accepted" in faults else ["GET"]
+    fixture_methods = ["GET", *WRITES] if "readapi_write_accepted" in faults else ["GET"]
     return [
         Route("/v1/health", health),
         Route("/v1/quota", guarded(quota)),
-        Route("/v1/fixtures", guarded(fixtures_post), methods=fixture_methods),
+        Route("/v1/fixtures", guarded(fixtures_or_write), methods=fixture_methods),
         Route("/v1/standings/{league_id:int}/{season:int}", guarded(standings)),
         Route("/v1/teams", guarded(teams)),
         Route("/v1/injuries", guarded(injuries)),

@@ -294,10 +294,14 @@ class ReadApi:
             n, deadline_s=self.stream(n)["within_s"], stop=True))
         return self._streams[("first", name)].result()
 
-    def window(self, name: str) -> Reading:
-        """Read the stream for observe_s whatever arrives: the gaps between events and keep-alives."""
+    def start_windows(self) -> None:
+        """Start watching every stream now: the windows pass while the other checks run."""
         self._prefetch("window", lambda n: lambda: self._read(
             n, deadline_s=self.stream(n).get("observe_s") or self.stream(n)["within_s"], stop=False))
+
+    def window(self, name: str) -> Reading:
+        """Read the stream for observe_s whatever arrives: the gaps between events and keep-alives."""
+        self.start_windows()
         return self._streams[("window", name)].result()
 
     def resumed(self, name: str, last_event_id: str) -> Reading:

@@ -98,14 +98,19 @@ def test_stream_cut_mid_event_names_the_unfinished_event(serve):
     assert reading.elapsed_s < DEADLINE_S
 
 
-def test_flooding_stream_stops_at_the_byte_cap_in_bounded_memory(serve):
-    server = serve(hostile_readapi.read_request_then(hostile_readapi.flood))
+def read_traced(server: HostileServer, **kwargs: Any) -> tuple[sse.Reading, int]:
+    """A reading and the peak of memory Python allocated while it ran."""
     tracemalloc.start()
     try:
-        reading = read(server, deadline_s=10)
-        _, peak = tracemalloc.get_traced_memory()
+        reading = read(server, **kwargs)
+        return reading, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_flooding_stream_stops_at_the_byte_cap_in_bounded_memory(serve):
+    server = serve(hostile_readapi.read_request_then(hostile_readapi.flood))
+    reading, peak = read_traced(server, deadline_s=10)
     assert reading.end == sse.BYTE_CAP, reading.end
     assert CAP < reading.bytes_read <= CAP + 128 * 1024
     assert len(reading.events) <= sse.KEEP_EVENTS < reading.event_count
@@ -116,12 +121,7 @@ def test_flooding_stream_stops_at_the_byte_cap_in_bounded_memory(serve):
 
 def test_endless_line_stops_at_the_byte_cap_in_bounded_memory(serve):
     server = serve(hostile_readapi.read_request_then(hostile_readapi.endless_line))
-    tracemalloc.start()
-    try:
-        reading = read(server, deadline_s=10)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    reading, peak = read_traced(server, deadline_s=10)
     assert reading.end == sse.BYTE_CAP and reading.event_count == 0
     assert peak < 8 * CAP, f"peak {peak:,} bytes traced for a {CAP:,}-byte cap"
 

@@ -64,8 +64,8 @@ ROWS: list[Row] = [
                                                                   "200 or 404",
     }, markers="readapi or versioning", parts=("readapi", "versioning")),
     Row("readapi_write_accepted", 2, "ROLLBACK", {
-        "test_write_method_is_refused[POST]": "the Read API accepts POST: OPTIONS /v1/fixtures lists POST "
-                                              "in Allow ('GET, HEAD, POST')",
+        f"test_write_method_is_refused[{m}]": f"the Read API accepts {m}: OPTIONS /v1/fixtures lists {m} "
+                                              "in Allow" for m in ("POST", "PUT", "PATCH", "DELETE")
     }, markers="readapi", parts=PARTS),
     Row("readapi_auth_disabled", 2, "ROLLBACK", {
         "test_no_credentials_get_401_with_basic_challenge": "/v1/quota returned 200, expected 401 (anyone",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from pathlib import Path
@@ -23,7 +24,7 @@ from releasegate.readapi import (
     items_at,
     query,
 )
-from releasegate.redact import Redactor
+from releasegate.redact import Redactor, is_credential_key
 
 BASE = "http://127.0.0.1:9"
 
@@ -195,3 +196,17 @@ def _write(tmp_path: Path, data: dict) -> Path:
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "targets").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_profiles_give_credentials_only_as_variables(path):
+    raw = yaml.safe_load(path.read_text())
+    for section in ("read_api", "versioning"):
+        cfg = raw.get(section) or {}
+        secret = [*(v for k, v in (cfg.get("auth") or {}).items() if k in ("username", "password")),
+                  *(v for k, v in (cfg.get("headers") or {}).items() if is_credential_key(k))]
+        for value in secret:
+            assert re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", value), f"{section}: literal {value!r}"
