@@ -211,14 +211,14 @@ class ReadApi:
         cfg.setdefault("refused_status", [403])
         return cfg
 
-    def protected_path(self) -> str:
+    def protected_path(self) -> str | None:
         """Where the access-control checks knock: auth.path, else the first endpoint but health."""
         if self.auth and self.auth.get("path"):
             return str(self.auth["path"])
         for name, ep in self.endpoints().items():
             if name != "health":
                 return query(ep["path"], ep.get("params"))
-        return "/v1/quota"
+        return None
 
     # --- requests -----------------------------------------------------------------------------
 

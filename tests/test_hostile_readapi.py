@@ -185,3 +185,37 @@ def test_suite_against_hostile_streams(tmp_path, serve):
     never = next(c for c in run.summary["checks"] if c["id"].endswith("[never_sends]"))
     latency_s = never["evidence"]["requests"][0]["latency_ms"] / 1000
     assert abs(latency_s - DEADLINE_S) <= 1.0, f"never-sending stream read for {latency_s:.2f}s"
+
+
+def test_suites_against_a_refused_port_fail_every_check_with_one_line(tmp_path):
+    """No answer at all: every check that needs one fails with the reason, none errors."""
+    with hostile.refused_port() as port:
+        base = f"http://127.0.0.1:{port}"
+        profile = write_profile(tmp_path / "refused.yaml", {
+            "name": "refused",
+            "defaults": {"timeouts": {"connect": 1, "read": 1, "total": 2}},
+            "read_api": {
+                "base_url": base, "source_address": "127.0.0.2",
+                "auth": {"username": "ops", "password": "pw-unit-refused"},
+                "endpoints": {"health": {"path": "/v1/health"},
+                              "fixtures": {"path": "/v1/fixtures", "params": {"league_id": 1, "limit": 5},
+                                           "filters": {"league_id": "league_id"},
+                                           "unknown_path": "/v1/fixtures/0"}},
+                "streams": {"s": {"path": "/v1/sse/system-status", "event": "system_status",
+                                  "within_s": 1, "keepalive_s": 0.5}},
+                "allowlist": {"outside_address": "127.0.0.1"},
+            },
+            "versioning": {"base_url": base,
+                           "endpoints": {"leads": {"path": "/api/v1/leads"}},
+                           "legacy": {"decision": "supported", "endpoints": {"leads": {"path": "/leads"}}},
+                           "openapi": {"required": True}},
+        })
+        run = run_suites(profile, tmp_path / "reports", "-m", "readapi or versioning", timeout=60)
+    assert "INTERNALERROR" not in run.stdout + run.stderr, run.stdout[-3000:]
+    outcomes = run.outcomes()
+    assert "error" not in outcomes.values(), outcomes
+    passed = {name for name, outcome in outcomes.items() if outcome == "passed"}
+    assert passed == {"test_credentials_not_sent_over_plain_http"}, passed  # judged on the profile
+    for name, message in run.failed().items():
+        assert "connection refused" in one_line(message), f"{name}: {message}"
+    assert run.summary["verdict"] == "ROLLBACK"

@@ -61,12 +61,15 @@ PARAMETERS: dict[str, tuple[Select, str]] = {
 }
 
 
-def smoke_names(argname: str, names: list[str]) -> set[str]:
+SMOKE_CHECKS = ("test_endpoint_answers_200", "test_stream_delivers_expected_event")
+
+
+def smoke_names(check: str, names: list[str]) -> set[str]:
     """The smoke subset (issue 6 §9): /v1/health, one authenticated REST call, one SSE event."""
-    if argname == "endpoint":
+    if check == SMOKE_CHECKS[0]:
         rest = [n for n in names if n != "health"]
         return {n for n in names if n == "health"} | set(rest[:1])
-    if argname == "stream":
+    if check == SMOKE_CHECKS[1]:
         return set(names[:1])
     return set()
 
@@ -78,7 +81,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if argname not in metafunc.fixturenames:
             continue
         names = select(cfg) if cfg else []
-        smoke = smoke_names(argname, names)
+        smoke = smoke_names(metafunc.function.__name__, names)
         params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
         if not params:  # one N/A line rather than pytest's "empty parameter set"
             where = target.name if target else "(none)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.errors import CheckFailed, Inconclusive
 from releasegate.schema_check import expect_matches_schema
 from releasegate.sse import DEADLINE
 
@@ -45,6 +45,9 @@ def test_stream_event_data_matches_schema(readapi, stream):
 def test_stream_keeps_alive(readapi, keepalive_stream):
     cfg = readapi.api.stream(keepalive_stream)
     keepalive, window = cfg["keepalive_s"], cfg["observe_s"]
+    if window <= keepalive:
+        raise Inconclusive(f"read_api.streams.{keepalive_stream}.observe_s ({window:g}s) must be longer "
+                           f"than keepalive_s ({keepalive:g}s) to see a silence longer than it")
     reading = readapi.reading(keepalive_stream, readapi.api.window(keepalive_stream))
     readapi.evidence.note(keepalive_s=keepalive, observe_s=window, events=reading.event_count,
                           comments=reading.comments, longest_silence_s=round(reading.max_gap_s, 2))

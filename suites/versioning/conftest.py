@@ -40,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if argname not in metafunc.fixturenames:
             continue
         names = select(cfg)
-        smoke = set(names[:1]) if argname == "v1_endpoint" else set()
+        smoke = set(names[:1]) if argname == "v1_endpoint" else set()  # one v1 endpoint (issue 6 §9)
         params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
         if not params:
             where = target.name if target else "(none)"

@@ -18,7 +18,7 @@ def test_v1_endpoint_answers_allowed_status(versioned_api, evidence, v1_endpoint
     allowed = versioned_api.allowed(v1_endpoint)
     evidence.note(allowed_status=allowed)
     evidence.http(versioned_api.v1(v1_endpoint)).expect_status(
-        *allowed, why="its documented answers in 001 §6.4", html_ok=False)
+        *allowed, why="its documented answers in 001 §6.4")
 
 
 @pytest.mark.runbook("001", "§6.4", "the legacy endpoint answers as the documented decision says")
@@ -81,8 +81,8 @@ def test_openapi_lists_v1_paths(versioned_api, evidence, target):
         pytest.skip(f"the target serves no OpenAPI document at {versioned_api.openapi_path()}")
     document = fetch.expect_status(200).json()
     missing = unlisted_paths(document, paths)
-    evidence.note(v1_paths=paths, listed=sorted((document.get("paths") or {}) if isinstance(
-        document, dict) else []))
+    listed = document.get("paths") if isinstance(document, dict) else None
+    evidence.note(v1_paths=paths, listed=sorted(listed) if isinstance(listed, dict) else listed)
     if missing:
         raise CheckFailed(f"{fetch.label} does not list {', '.join(missing)} (of {len(paths)} v1 paths)",
                           cause=fetch.key)
