@@ -377,12 +377,9 @@ class ReadApiView:
         reading = self.first_event(name)
         problem = reading.answer_problem()
         if problem:
-            raise CheckFailed(f"{reading.label} {problem}", cause=f"{reading.label} → {problem}")
+            raise CheckFailed(f"{reading.label} {problem}", cause=reading.key)
         if reading.match is None:
-            ending = reading.ending()
-            raise CheckFailed(f"{reading.label}: no {cfg['event']!r} event within {cfg['within_s']:g}s "
-                              f"(saw {reading.seen()}" + (f"; {ending})" if ending else ")"),
-                              cause=f"{reading.label} → no {cfg['event']} event")
+            raise CheckFailed(f"{reading.label}: {reading.failure()}", cause=reading.key)  # no event
         self.evidence.note(event=cfg["event"], first_event_after_s=round(reading.match.at_s, 3),
                            within_s=cfg["within_s"])
         return reading

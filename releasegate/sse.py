@@ -91,6 +91,7 @@ class Reading:
     unreachable: bool = False
     elapsed_s: float = 0.0
     last_event_id: str = ""  # the Last-Event-ID this reading sent, if any
+    wanted: str | None = None  # the event name the reading was for, if any
 
     @property
     def label(self) -> str:
@@ -140,6 +141,27 @@ class Reading:
             return f"answered content-type {ctype or 'missing'!r}, expected text/event-stream{hint}"
         return None
 
+    def failure(self) -> str | None:
+        """Why this reading did not give what it was for, in one line; None when it did.
+
+        A wrong status or content type is left to the status and headers of the evidence (as
+        for any HTTP answer), so that every reading that got the same answer has the same key.
+        """
+        if self.status is None:
+            return self.answer_problem()
+        if self.end in (STATUS, CONTENT_TYPE):
+            return None
+        ending = self.ending()
+        if self.wanted is not None and self.match is None:
+            return (f"no {self.wanted!r} event within {self.deadline_s:g}s (saw {self.seen()}"
+                    + (f"; {ending})" if ending else ")"))
+        return ending or None
+
+    @property
+    def key(self) -> str:
+        """The same string as this reading's ``Exchange.key``: a check's ``cause``."""
+        return f"{self.label} → {self.failure() or self.status}"
+
     def exchange(self, reproduce: str) -> Exchange:
         """The reading as evidence: status, time to the first matching event, what was seen."""
         seen = [e.brief() for e in self.events[:5]]
@@ -151,7 +173,7 @@ class Reading:
                         latency_ms=round(latency * 1000, 1),
                         headers={k: v for k, v in self.headers.items()
                                  if k in ("content-type", "www-authenticate", "cache-control")},
-                        excerpt=excerpt(summary), error=self.error or (self.ending() or None),
+                        excerpt=excerpt(summary), error=self.failure(),
                         unreachable=self.unreachable, reproduce=reproduce)
 
     # --- recording, as the parser yields ------------------------------------------------------
@@ -214,7 +236,8 @@ def read_stream(http: HttpTarget, path: str, *, deadline_s: float, max_bytes: in
     reading with ``end`` saying how (see the constants above) and ``error`` a one-line reason.
     Memory is bounded by ``max_bytes`` plus one network read.
     """
-    reading = Reading(url=f"{http.base_url}{path}", deadline_s=deadline_s, last_event_id=last_event_id)
+    reading = Reading(url=f"{http.base_url}{path}", deadline_s=deadline_s, last_event_id=last_event_id,
+                      wanted=stop_on)
     limits = http.timeouts
     timeout = httpx.Timeout(connect=min(limits.connect, deadline_s), read=deadline_s,
                             write=min(limits.read, deadline_s), pool=min(limits.connect, deadline_s))
