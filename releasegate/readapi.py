@@ -379,7 +379,8 @@ class ReadApiView:
         if problem:
             raise CheckFailed(f"{reading.label} {problem}", cause=reading.key)
         if reading.match is None:
-            raise CheckFailed(f"{reading.label}: {reading.failure()}", cause=reading.key)  # no event
+            raise CheckFailed(f"{reading.label}: {reading.failure()} (saw {reading.seen()})",
+                              cause=reading.key)
         self.evidence.note(event=cfg["event"], first_event_after_s=round(reading.match.at_s, 3),
                            within_s=cfg["within_s"])
         return reading

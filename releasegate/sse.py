@@ -153,8 +153,7 @@ class Reading:
             return None
         ending = self.ending()
         if self.wanted is not None and self.match is None:
-            return (f"no {self.wanted!r} event within {self.deadline_s:g}s (saw {self.seen()}"
-                    + (f"; {ending})" if ending else ")"))
+            return f"no {self.wanted!r} event within {self.deadline_s:g}s" + (f"; {ending}" if ending else "")
         return ending or None
 
     @property

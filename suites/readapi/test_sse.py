@@ -77,7 +77,7 @@ def test_stream_resumes_from_last_event_id(readapi, resumable_stream):
     if problem:
         raise CheckFailed(f"{label} {problem}", cause=resumed.key)
     if resumed.match is None:
-        raise CheckFailed(f"{label}: {resumed.failure()}", cause=resumed.key)
+        raise CheckFailed(f"{label}: {resumed.failure()} (saw {resumed.seen()})", cause=resumed.key)
     again = resumed.match.id
     readapi.evidence.note(last_event_id=first.id, first_id_after_reconnect=again)
     if not again:
