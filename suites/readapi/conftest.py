@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from releasegate.evidence import Evidence
+from releasegate.parametrize import checklist_params
 from releasegate.plugin import require_section, target_of
 from releasegate.profile import Target
 from releasegate.readapi import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
@@ -81,10 +82,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if argname not in metafunc.fixturenames:
             continue
         names = select(cfg) if cfg else []
-        smoke = smoke_names(metafunc.function.__name__, names)
-        params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
-        if not params:  # one N/A line rather than pytest's "empty parameter set"
-            where = target.name if target else "(none)"
-            params = [pytest.param(None, id="none", marks=pytest.mark.skip(
-                reason=f"{missing if cfg else 'read_api'}: not configured in target {where}"))]
-        metafunc.parametrize(argname, params)
+        metafunc.parametrize(argname, checklist_params(
+            names, smoke=smoke_names(metafunc.function.__name__, names),
+            missing=missing if cfg else "read_api", target_name=target.name if target else None))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from releasegate.http import HttpTarget
+from releasegate.parametrize import checklist_params
 from releasegate.plugin import require_section, target_of
 from releasegate.profile import Target
 from releasegate.versioning import VersionedApi
@@ -40,10 +41,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if argname not in metafunc.fixturenames:
             continue
         names = select(cfg)
-        smoke = set(names[:1]) if argname == "v1_endpoint" else set()  # one v1 endpoint (issue 6 §9)
-        params = [pytest.param(n, marks=[pytest.mark.smoke] if n in smoke else []) for n in names]
-        if not params:
-            where = target.name if target else "(none)"
-            params = [pytest.param(None, id="none", marks=pytest.mark.skip(
-                reason=f"{missing if cfg else 'versioning'}: not configured in target {where}"))]
-        metafunc.parametrize(argname, params)
+        smoke = names[:1] if argname == "v1_endpoint" else []  # one v1 endpoint (issue 6 §9)
+        metafunc.parametrize(argname, checklist_params(
+            names, smoke=smoke, missing=missing if cfg else "versioning",
+            target_name=target.name if target else None))

@@ -210,3 +210,15 @@ def test_shipped_profiles_give_credentials_only_as_variables(path):
                   *(v for k, v in (cfg.get("headers") or {}).items() if is_credential_key(k))]
         for value in secret:
             assert re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", value), f"{section}: literal {value!r}"
+
+
+def test_without_the_sections_every_check_is_not_applicable(tmp_path):
+    from tests.support import run_suites, write_profile
+
+    profile = write_profile(tmp_path / "bare.yaml", {"name": "bare", "health": {"base_url": BASE}})
+    run = run_suites(profile, tmp_path / "reports", "-m", "readapi or versioning", timeout=60)
+    checks = run.summary["checks"]
+    assert checks and {c["outcome"] for c in checks} == {"skipped"}, checks
+    reasons = {c["message"] for c in checks}
+    assert reasons == {"read_api: not configured in target bare",
+                       "versioning: not configured in target bare"}, reasons
