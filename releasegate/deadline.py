@@ -32,11 +32,19 @@ def deadline(seconds: float) -> Iterator[None]:
         _LOCAL.deadline = previous
 
 
-def _bounded(timeout: float | None) -> float | None:
+def time_left() -> float | None:
+    """Seconds left before this thread's deadline (may be <= 0); None outside ``deadline()``.
+
+    Any blocking client can bound its socket operations with it (the Redis engine does).
+    """
     end = getattr(_LOCAL, "deadline", None)
-    if end is None:
+    return None if end is None else end - time.monotonic()
+
+
+def _bounded(timeout: float | None) -> float | None:
+    left = time_left()
+    if left is None:
         return timeout
-    left = end - time.monotonic()
     if left <= 0:
         raise httpcore.ReadTimeout("total timeout reached")
     return left if timeout is None else min(timeout, left)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from releasegate.redact import Redactor
@@ -29,6 +31,23 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     if space > limit * 0.6:
         cut = cut[:space + 1]
     return cut.rstrip() + "…"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes, dates, Decimals, bytes and sets turned into JSON types."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
 
 
 @dataclass
@@ -84,8 +103,12 @@ class Evidence:
         return self._redactor.shell(argv)
 
     def note(self, **values: Any) -> None:
-        """Record what a check compared: expected and actual values, counts, windows."""
-        self.observed.update(self._redactor.value(values))
+        """Record what a check compared: expected and actual values, counts, windows.
+
+        Values that JSON cannot hold (a datetime or Decimal from a database row) become text or
+        numbers here, so every report writer can store them.
+        """
+        self.observed.update(self._redactor.value(jsonable(values)))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

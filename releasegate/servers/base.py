@@ -58,9 +58,12 @@ class PostgresServer(Server):
 
 @dataclass
 class RedisServer(Server):
+    password: str = ""  # set by whoever turns on requirepass (the reference stack's redis part)
+
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
 
 
 class Provider(ABC):

@@ -1,0 +1,359 @@
+"""A read-only Postgres session that is safe to point at production, also behind PgBouncer.
+
+Every query runs in its own transaction::
+
+    BEGIN READ ONLY; SET LOCAL statement_timeout …; SET LOCAL lock_timeout …;
+    SET LOCAL idle_in_transaction_session_timeout …; SET LOCAL application_name …   (one round trip)
+    <the query>
+    ROLLBACK
+
+Nothing is set for the session itself: PgBouncer refuses the ``options`` startup parameter
+(``FATAL: unsupported startup parameter: options``) or, with ``ignore_startup_parameters``,
+drops it silently; and in transaction pooling a session ``SET`` reaches whichever client gets
+the server connection next. ``SET LOCAL`` ends with the transaction, on the same server
+connection the query ran on. Prepared statements are off for the same reason (PgBouncer before
+1.21 cannot route them in transaction mode).
+
+Read-only is a guard, not a boundary: a role that holds write privileges could undo it. So
+``write_privileges()`` reads the role's privileges from the catalogs — superuser and role
+attributes, pg_write_all_data, INSERT/UPDATE/DELETE/TRUNCATE grants, ownership, CREATE on the
+database or a schema, default privileges — and never tries a write to find out.
+
+A query never raises: the result carries the database's one-line message (a missing table, a
+statement timeout, a lost connection) so that one check fails and the others still run. A broken
+connection is reopened for the next query. Each query also has a client-side deadline: a server
+(or a proxy in front of it) that stops answering is cut off by shutting the socket down, since
+statement_timeout only helps when the server itself is alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as pg_conninfo
+
+APPLICATION_NAME = "releasegate"
+ROW_LIMIT = 1000  # rows kept from one query; a check never needs more, a hostile table has more
+
+
+@dataclass(frozen=True)
+class PgLimits:
+    """Seconds: connect, statement_timeout, lock_timeout; the client deadline is derived."""
+
+    connect_s: float = 3.0
+    statement_s: float = 5.0
+    lock_s: float = 1.0
+
+    @property
+    def deadline_s(self) -> float:
+        """How long one transaction may take on the client side before the socket is cut."""
+        return self.statement_s + max(2.0, self.statement_s * 0.5)
+
+    @property
+    def idle_s(self) -> float:
+        return self.deadline_s + 5.0
+
+
+@dataclass
+class QueryResult:
+    """One query's answer, or why there was none (never an exception)."""
+
+    sql: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    error: str | None = None  # the database's (or the network's) message, one line
+    sqlstate: str | None = None
+    unreachable: bool = False  # no session could be opened at all
+    truncated: bool = False  # more rows than the limit; only the first ones are kept
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def first(self, column: str | None = None) -> Any:
+        """The first row's value of ``column`` (default the first column); None when no rows."""
+        if not self.rows:
+            return None
+        index = self.columns.index(column) if column is not None else 0
+        return self.rows[0][index]
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def db_message(exc: BaseException) -> str:
+    """The server's primary message (``relation "x" does not exist``), else the first line."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    if primary:
+        return one_line(primary)
+    text = str(exc).strip()
+    return one_line(text.splitlines()[0]) if text else type(exc).__name__
+
+
+def endpoint_of(dsn: str) -> str:
+    """"host:port" of a DSN (URL or key=value), for evidence and for grouping failures."""
+    try:
+        params = pg_conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "?"
+    host = str(params.get("host") or params.get("hostaddr") or "localhost").split(",")[0]
+    port = str(params.get("port") or "5432").split(",")[0]
+    return f"{host}:{port}"
+
+
+class PgSession:
+    """One read-only connection for a whole run; each query in its own read-only transaction."""
+
+    def __init__(self, dsn: str, limits: PgLimits = PgLimits(), row_limit: int = ROW_LIMIT) -> None:
+        self.dsn = dsn
+        self.limits = limits
+        self.row_limit = row_limit
+        self.host = endpoint_of(dsn)
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, Any], QueryResult] = {}
+        self._unreachable: str | None = None
+        ms = lambda s: int(round(s * 1000))  # noqa: E731
+        # One simple-protocol round trip; SET LOCAL ends with the transaction (see module doc).
+        self._begin = (
+            "BEGIN READ ONLY; "
+            f"SET LOCAL statement_timeout = {ms(limits.statement_s)}; "
+            f"SET LOCAL lock_timeout = {ms(limits.lock_s)}; "
+            f"SET LOCAL idle_in_transaction_session_timeout = {ms(limits.idle_s)}; "
+            f"SET LOCAL application_name = '{APPLICATION_NAME}'")
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._discard()
+            self._conn = psycopg.connect(
+                self.dsn, autocommit=True, prepare_threshold=None,
+                connect_timeout=max(1, round(self.limits.connect_s)),
+                application_name=APPLICATION_NAME)
+        return self._conn
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+    @contextlib.contextmanager
+    def _deadline(self, conn: psycopg.Connection[Any]) -> Iterator[threading.Event]:
+        """Cut the connection's socket if the transaction outlives the client deadline."""
+        fired = threading.Event()
+        fd = conn.pgconn.socket
+
+        def cut() -> None:
+            fired.set()
+            with contextlib.suppress(OSError):
+                dup = socket.socket(fileno=socket.dup(fd))
+                try:
+                    dup.shutdown(socket.SHUT_RDWR)
+                finally:
+                    dup.close()
+
+        timer = threading.Timer(self.limits.deadline_s, cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield fired
+        finally:
+            timer.cancel()
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              cache: bool = True, cursor_name: str | None = None) -> QueryResult:
+        """Run ``sql`` in its own read-only transaction; the result, or why there is none.
+
+        ``cursor_name`` fetches through a server-side cursor (only SELECT/VALUES can be
+        declared, and at most row_limit + 1 rows travel): for SQL written in a profile.
+        """
+        key = (sql, repr(params) + (cursor_name or ""))
+        if cache and key in self._cache:
+            return self._cache[key]
+        with self._lock:
+            if self._unreachable is not None:  # fail fast: one connect timeout per run, not per check
+                return QueryResult(sql, error=self._unreachable, unreachable=True)
+            result = self._run(sql, params, cursor_name)
+        if result.unreachable:
+            self._unreachable = result.error
+        if cache:  # errors too: the checks sharing a query share its answer
+            self._cache[key] = result
+        return result
+
+    def _run(self, sql: str, params: Any, cursor_name: str | None) -> QueryResult:
+        started = time.perf_counter()
+        result = QueryResult(sql)
+        try:
+            conn = self._connect()
+        except psycopg.Error as exc:
+            result.error, result.unreachable = _connect_message(exc, self.host), True
+            result.latency_ms = _ms(started)
+            return result
+        started = time.perf_counter()
+        with self._deadline(conn) as fired:
+            try:
+                conn.execute(self._begin)
+                if cursor_name:
+                    with conn.cursor(name=cursor_name) as cur:
+                        cur.execute(sql, params)
+                        rows = cur.fetchmany(self.row_limit + 1)
+                        columns = [d.name for d in cur.description or ()]
+                else:
+                    cur = conn.execute(sql, params)
+                    columns = [d.name for d in cur.description or ()]
+                    rows = cur.fetchmany(self.row_limit + 1) if cur.description else []
+                result.columns = columns
+                result.truncated = len(rows) > self.row_limit
+                result.rows = [tuple(r) for r in rows[: self.row_limit]]
+            except psycopg.Error as exc:
+                result.sqlstate = getattr(exc, "sqlstate", None)
+                result.error = (f"no answer within {self.limits.deadline_s:g}s (client deadline; "
+                                "connection cut)") if fired.is_set() else db_message(exc)
+            finally:
+                self._end(conn)
+        result.latency_ms = _ms(started)
+        return result
+
+    def _end(self, conn: psycopg.Connection[Any]) -> None:
+        """ROLLBACK (never COMMIT: nothing is meant to be kept); drop a broken connection."""
+        if conn.broken or conn.closed:
+            self._discard()
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self._discard()
+
+    # -- what the session can do ------------------------------------------------------------
+
+    def session_facts(self) -> QueryResult:
+        """What the transaction looks like from inside: read-only, limits, role, server clock."""
+        return self.query(SESSION_FACTS)
+
+    def write_privileges(self) -> QueryResult:
+        """Every way the role could write (see WRITE_PRIVILEGES); no rows = none found."""
+        return self.query(WRITE_PRIVILEGES)
+
+    def clock_offset(self) -> timedelta:
+        """Database clock minus local clock, so ages are judged on the database's clock."""
+        facts = self.session_facts()
+        if not facts.ok or not facts.rows:
+            return timedelta(0)
+        db_clock = facts.first("db_clock")
+        local_mid = time.time() - facts.latency_ms / 2000
+        return timedelta(seconds=float(db_clock) - local_mid) if db_clock is not None else timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.clock_offset()
+
+
+def _connect_message(exc: psycopg.Error, host: str) -> str:
+    text = db_message(exc)
+    if isinstance(exc, psycopg.errors.ConnectionTimeout) or "timeout expired" in text:
+        return f"cannot connect to {host}: no answer within the connect timeout"
+    text = text.removeprefix("connection failed: ")
+    return text if host in text or "server at" in text else f"cannot connect to {host}: {text}"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+SESSION_FACTS = """\
+SELECT current_setting('transaction_read_only') AS transaction_read_only,
+       current_setting('statement_timeout') AS statement_timeout,
+       current_setting('lock_timeout') AS lock_timeout,
+       current_setting('application_name') AS application_name,
+       current_user AS role, current_database() AS database,
+       current_setting('server_version') AS server_version,
+       has_database_privilege(current_database(), 'TEMP') AS temp_allowed,
+       extract(epoch FROM clock_timestamp())::float8 AS db_clock"""
+
+# Every way the current role could change data, from the catalogs (notes: readapi-data-redis-
+# prometheus.md). TEMP on the database is left out: temporary tables vanish with the session and
+# PUBLIC holds it by default. Rows: (kind, object, privilege).
+WRITE_PRIVILEGES = """\
+WITH me AS (SELECT * FROM pg_roles WHERE rolname = current_user),
+rels AS (
+  SELECT c.oid, c.relkind, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%')
+SELECT 'role attribute' AS kind, me.rolname::text AS object, a.attr AS privilege
+  FROM me, LATERAL (VALUES ('SUPERUSER', me.rolsuper), ('CREATEROLE', me.rolcreaterole),
+                           ('CREATEDB', me.rolcreatedb)) AS a(attr, held) WHERE a.held
+UNION ALL
+SELECT 'role membership', r.rolname::text, 'member (writes every table)'
+  FROM pg_roles r WHERE r.rolname = 'pg_write_all_data' AND pg_has_role(current_user, r.oid, 'usage')
+UNION ALL
+SELECT CASE WHEN relkind = 'S' THEN 'sequence' ELSE 'table' END, oid::regclass::text,
+       concat_ws(', ',
+         CASE WHEN relkind <> 'S' AND has_table_privilege(oid, 'INSERT') THEN 'INSERT' END,
+         CASE WHEN relkind <> 'S' AND has_table_privilege(oid, 'UPDATE') THEN 'UPDATE' END,
+         CASE WHEN relkind <> 'S' AND has_table_privilege(oid, 'DELETE') THEN 'DELETE' END,
+         CASE WHEN relkind <> 'S' AND has_table_privilege(oid, 'TRUNCATE') THEN 'TRUNCATE' END,
+         CASE WHEN relkind <> 'S' AND NOT has_table_privilege(oid, 'INSERT,UPDATE')
+              AND has_any_column_privilege(oid, 'INSERT,UPDATE') THEN 'column INSERT/UPDATE' END,
+         CASE WHEN relkind = 'S' AND has_sequence_privilege(oid, 'USAGE,UPDATE') THEN 'nextval/setval' END,
+         CASE WHEN pg_has_role(current_user, relowner, 'usage') THEN 'OWNER' END)
+  FROM rels
+  WHERE pg_has_role(current_user, relowner, 'usage')
+     OR (relkind <> 'S' AND (has_table_privilege(oid, 'INSERT,UPDATE,DELETE,TRUNCATE')
+                             OR has_any_column_privilege(oid, 'INSERT,UPDATE')))
+     OR (relkind = 'S' AND has_sequence_privilege(oid, 'USAGE,UPDATE'))
+UNION ALL
+SELECT 'database', current_database()::text, 'CREATE'
+  WHERE has_database_privilege(current_database(), 'CREATE')
+UNION ALL
+SELECT 'schema', n.nspname::text, 'CREATE' FROM pg_namespace n
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+    AND n.nspname NOT LIKE 'pg_temp%' AND has_schema_privilege(n.oid, 'CREATE')
+UNION ALL
+SELECT 'default privileges',
+       CASE WHEN d.defaclnamespace = 0 THEN 'every schema' ELSE d.defaclnamespace::regnamespace::text END,
+       a.privilege_type || ' on future objects of ' || pg_get_userbyid(d.defaclrole)
+  FROM pg_default_acl d, aclexplode(d.defaclacl) a
+  WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+    AND (a.grantee = 0 OR pg_has_role(current_user, a.grantee, 'member'))
+ORDER BY 1, 2"""
+
+
+def summarize_write_privileges(rows: Sequence[tuple[Any, ...]], limit: int = 4) -> str:
+    """WRITE_PRIVILEGES rows in one line: 'SUPERUSER; INSERT, UPDATE on 3 tables (a, b, c)'."""
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for kind, obj, privilege in rows:
+        by_kind.setdefault((str(kind), str(privilege)), []).append(str(obj))
+    parts: list[str] = []
+    for (kind, privilege), objects in by_kind.items():
+        if kind == "role attribute":
+            parts.append(privilege)
+            continue
+        names = ", ".join(objects[:limit]) + (f", … {len(objects) - limit} more" if len(objects) > limit else "")
+        noun = {"table": "table", "sequence": "sequence", "schema": "schema", "database": "database",
+                "role membership": "role", "default privileges": "default privileges in"}.get(kind, kind)
+        plural = "s" if len(objects) > 1 and kind in ("table", "sequence", "schema") else ""
+        count = f"{len(objects)} " if len(objects) > 1 else ""
+        parts.append(f"{privilege} on {count}{noun}{plural} {names}" if kind != "role membership"
+                     else f"member of {names}")
+    return "; ".join(parts)

@@ -1,0 +1,41 @@
+"""Fixtures of the data area: one read-only Postgres session per run, verified before any check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from releasegate.data import DataView, session_for
+from releasegate.errors import CheckFailed
+from releasegate.evidence import Evidence
+from releasegate.pg import PgSession
+from releasegate.profile import Target
+
+
+@pytest.fixture(scope="session")
+def pg_session(target: Target) -> Iterator[PgSession]:
+    session = session_for(target)  # N/A when the profile has no database section
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def db(pg_session: PgSession, evidence: Evidence) -> DataView:
+    """The session for this check, once it is known to be reachable and read-only.
+
+    Nothing is queried before the session has shown, from inside a transaction, that the
+    transaction is read-only: a check never runs on a session that could write.
+    """
+    view = DataView(pg_session, evidence)
+    facts = pg_session.session_facts()
+    if not facts.ok:
+        ex = view.exchange(facts)
+        raise CheckFailed(f"database not usable: {facts.error}", cause=ex.key)
+    read_only = facts.first("transaction_read_only")
+    if read_only != "on":
+        ex = view.exchange(facts)
+        raise CheckFailed(f"refusing to query {pg_session.host}: the transaction is not read-only "
+                          f"(transaction_read_only={read_only}) although it began READ ONLY",
+                          cause=ex.key)
+    return view

@@ -1,0 +1,290 @@
+"""Runbook 000 §2 (read-only DB checks), §5 (incidents), §6.3 (team bootstrap): the collector's
+pipeline RAW -> CORE -> MART seen from the database.
+
+The queries are the runbook's, made index-friendly where the runbook's would scan a whole RAW
+table (per endpoint instead of GROUP BY over everything); ages are computed by the database
+(now() - …), so the gate's own clock does not matter.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from releasegate.data import human_age, show
+from releasegate.errors import CheckFailed
+from releasegate.plugin import require_section, target_of
+
+pytestmark = pytest.mark.data
+
+DEFAULT_CORE_TABLES = ["core.fixtures", "core.standings", "core.injuries"]
+QUOTA_HEADERS = {"daily": ("daily_header", "x-ratelimit-requests-remaining", "daily_min", 500),
+                 "minute": ("minute_header", "X-RateLimit-Remaining", "minute_min", 5)}
+
+
+def quote_table(name: str) -> str:
+    """'core.fixtures' -> '"core"."fixtures"' (the profile schema allows only plain identifiers)."""
+    return ".".join(f'"{part}"' for part in name.split("."))
+
+
+def pytest_generate_tests(metafunc):
+    """One check per RAW endpoint, CORE table and RAW->CORE pair the profile lists."""
+    target = target_of(metafunc.config)
+    cfg = (target.section("database") if target else None) or {}
+    if "endpoint" in metafunc.fixturenames:
+        metafunc.parametrize("endpoint", list((cfg.get("raw") or {}).get("max_age_s", {})))
+    if "core_table" in metafunc.fixturenames:
+        metafunc.parametrize("core_table", (cfg.get("core") or {}).get("tables", DEFAULT_CORE_TABLES))
+    if "pair" in metafunc.fixturenames:
+        pairs = (cfg.get("raw_to_core") or {}).get("pairs", [])
+        metafunc.parametrize("pair", pairs, ids=[f"{p['endpoint']}->{p['table']}" for p in pairs])
+
+
+# --- §2.1 RAW flow ---------------------------------------------------------------------------------
+
+REMEDY_RAW = ("000 §4: job health — get_job_status() and get_recent_log_errors(); a collector that "
+              "stopped at emergency_stop_daily_quota_low follows 000 §5.1")
+
+
+@pytest.mark.runbook("000", "§2.1", "raw.api_responses is not empty")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_RAW)
+def test_raw_has_rows(db, target):
+    require_section(target, "database.raw")
+    found = db.query("SELECT EXISTS (SELECT 1 FROM raw.api_responses) AS has_rows, "
+                     "(SELECT reltuples::bigint FROM pg_class WHERE oid = 'raw.api_responses'::regclass) "
+                     "AS estimated_rows", what="RAW count").dicts()[0]
+    if not found["has_rows"]:
+        raise CheckFailed("raw.api_responses is empty: the collector has never stored an API response")
+
+
+@pytest.mark.runbook("000", "§2.1", "the endpoint's newest RAW fetch is within its max age")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_RAW)
+def test_raw_endpoint_fresh(db, target, endpoint, evidence):
+    max_age = float(require_section(target, "database.raw")["max_age_s"][endpoint])
+    row = db.query("SELECT count(*) FILTER (WHERE fetched_at > now() - interval '1 day') AS cnt_24h, "
+                   "max(fetched_at) AS last_fetched, "
+                   "extract(epoch FROM now() - max(fetched_at))::float8 AS age_s "
+                   "FROM raw.api_responses WHERE endpoint = %s", [endpoint],
+                   what=f"RAW freshness of {endpoint}").dicts()[0]
+    evidence.note(endpoint=endpoint, max_age_s=max_age, age_s=row["age_s"], fetched_last_24h=row["cnt_24h"])
+    if row["last_fetched"] is None:
+        raise CheckFailed(f"raw.api_responses has no fetch of {endpoint} at all")
+    if row["age_s"] > max_age:
+        raise CheckFailed(f"newest RAW fetch of {endpoint} is {human_age(row['age_s'])} old "
+                          f"({show(row['last_fetched'])}), over its max age {human_age(max_age)}: "
+                          "the collector is not fetching it")
+
+
+# --- §2.2 quota headers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", ["daily", "minute"])
+@pytest.mark.runbook("000", "§2.2", "quota header observed and its remaining count above the floor")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §5.1: quota low — disable backfill and heavy jobs (config-driven), keep only "
+                    "the daily fixtures/standings/injuries jobs; check the 4xx/429 trend with "
+                    "get_raw_error_summary()")
+def test_quota_remaining_above_floor(db, target, window, evidence):
+    cfg = require_section(target, "database.quota")
+    header_key, default_header, floor_key, default_floor = QUOTA_HEADERS[window]
+    daily = cfg.get("daily_header", QUOTA_HEADERS["daily"][1])
+    minute = cfg.get("minute_header", QUOTA_HEADERS["minute"][1])
+    header, floor = cfg.get(header_key, default_header), int(cfg.get(floor_key, default_floor))
+    rows = db.query("SELECT fetched_at, response_headers->>%(daily)s AS daily_remaining, "
+                    "response_headers->>%(minute)s AS minute_remaining FROM raw.api_responses "
+                    "WHERE response_headers ? %(daily)s OR response_headers ? %(minute)s "
+                    "ORDER BY fetched_at DESC LIMIT 5", {"daily": daily, "minute": minute},
+                    what="quota headers").dicts()
+    seen = [r for r in rows if r[f"{window}_remaining"] is not None]
+    if not seen:
+        raise CheckFailed(f"no recent RAW response carries {header}: the quota cannot be watched "
+                          "(000 §2.2)")
+    latest = seen[0]
+    try:
+        remaining = int(float(latest[f"{window}_remaining"]))
+    except ValueError:
+        raise CheckFailed(f"{header} is {latest[f'{window}_remaining']!r} in the newest response, "
+                          "not a number") from None
+    evidence.note(header=header, remaining=remaining, floor=floor, observed_at=show(latest["fetched_at"]))
+    if remaining < floor:
+        raise CheckFailed(f"{header} is {remaining} in the newest response ({show(latest['fetched_at'])}), "
+                          f"under the floor {floor}: the {window} quota is nearly spent")
+
+
+# --- §2.3 CORE fill and §5.2 RAW without CORE ------------------------------------------------------
+
+REMEDY_CORE = ("000 §5.2: RAW var CORE yok — look for db_upsert_failed / transform errors in the "
+               "collector logs and FK/constraint violations in the Postgres logs; FK order "
+               "leagues/teams/venues -> fixtures")
+
+
+@pytest.mark.runbook("000", "§2.3", "the CORE table is filled")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_CORE)
+def test_core_table_filled(db, target, core_table, evidence):
+    cfg = require_section(target, "database.core")
+    minimum = int(cfg.get("min_rows", 1))
+    # Counting stops at the minimum: a production table is not scanned to the end.
+    count = db.query(f"SELECT count(*) AS rows FROM (SELECT 1 FROM {quote_table(core_table)} LIMIT %s) s",
+                     [minimum], what=f"{core_table} count").first()
+    evidence.note(table=core_table, rows_at_least=count, min_rows=minimum)
+    if count < minimum:
+        raise CheckFailed(f"{core_table} has {count} rows, expected at least {minimum}: CORE is not filled")
+
+
+@pytest.mark.runbook("000", "§5.2", "RAW growth for the endpoint reaches its CORE table")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy(REMEDY_CORE)
+def test_raw_growth_reaches_core(db, target, pair, evidence):
+    cfg = require_section(target, "database.raw_to_core")
+    window, lag = float(cfg.get("window_s", 3600)), float(cfg.get("lag_s", 900))
+    table, column = quote_table(pair["table"]), '"{}"'.format(pair.get("column", "updated_at"))
+    row = db.query(f"SELECT (SELECT count(*) FROM raw.api_responses WHERE endpoint = %s "
+                   f"AND fetched_at > now() - %s * interval '1 second') AS raw_rows, "
+                   f"(SELECT max({column}) FROM {table}) AS core_last_update, "
+                   f"extract(epoch FROM now() - (SELECT max({column}) FROM {table}))::float8 AS core_age_s",
+                   [pair["endpoint"], window], what=f"RAW -> {pair['table']}").dicts()[0]
+    evidence.note(endpoint=pair["endpoint"], table=pair["table"], window_s=window, lag_s=lag, **row)
+    if not row["raw_rows"]:
+        return  # nothing new in RAW: nothing had to reach CORE (staleness is test_raw_endpoint_fresh's)
+    if row["core_age_s"] is None or row["core_age_s"] > window + lag:
+        last = "never" if row["core_last_update"] is None else \
+            f"last {human_age(row['core_age_s'])} ago ({show(row['core_last_update'])})"
+        raise CheckFailed(f"raw.api_responses got {row['raw_rows']} {pair['endpoint']} rows in the last "
+                          f"{human_age(window)} but {pair['table']} was not updated ({last}): "
+                          "the transform/upsert is not reaching CORE")
+
+
+# --- §2.4 / §5.3 coverage ------------------------------------------------------------------------------
+
+REMEDY_COVERAGE = ("000 §5.3: coverage düşmüş — drill down per endpoint with get_coverage_status("
+                   "league_id); for that endpoint check get_last_sync_time() and the RAW error summary")
+
+
+def _season_filter(cfg):
+    return ("WHERE season = %s", [cfg["season"]]) if "season" in cfg else ("", [])
+
+
+@pytest.mark.runbook("000", "§2.4", "mart.coverage_status was calculated recently")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §4: coverage — get_coverage_summary(); check that the coverage job runs "
+                    "(get_job_status(), get_recent_log_errors())")
+def test_coverage_fresh(db, target, evidence):
+    cfg = require_section(target, "database.coverage")
+    max_age = float(cfg.get("max_age_s", 86400))
+    where, params = _season_filter(cfg)
+    row = db.query(f"SELECT count(*) AS rows, max(calculated_at) AS last_calculated, "
+                   f"extract(epoch FROM now() - max(calculated_at))::float8 AS age_s "
+                   f"FROM mart.coverage_status {where}", params, what="coverage freshness").dicts()[0]
+    evidence.note(max_age_s=max_age, **row)
+    if not row["rows"]:
+        raise CheckFailed("mart.coverage_status has no rows: coverage was never calculated")
+    if row["age_s"] > max_age:
+        raise CheckFailed(f"mart.coverage_status was last calculated {human_age(row['age_s'])} ago "
+                          f"({show(row['last_calculated'])}), over {human_age(max_age)}")
+
+
+@pytest.mark.runbook("000", "§5.3", "overall_coverage is above the floor for every league and endpoint")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy(REMEDY_COVERAGE)
+def test_coverage_above_floor(db, target, evidence):
+    cfg = require_section(target, "database.coverage")
+    floor = float(cfg.get("min_overall", 80))
+    season = "AND season = %s" if "season" in cfg else ""
+    low = db.query(f"SELECT league_id, season, endpoint, overall_coverage FROM mart.coverage_status "
+                   f"WHERE overall_coverage < %s {season} ORDER BY overall_coverage, league_id LIMIT 20",
+                   [floor, *([cfg["season"]] if season else [])], what="coverage floor")
+    evidence.note(min_overall=floor, rows_below=len(low.rows))
+    if low.rows:
+        worst = ", ".join(f"league {r['league_id']} {r['endpoint']} {show(r['overall_coverage'])}"
+                          for r in low.dicts()[:3])
+        raise CheckFailed(f"{len(low.rows)}{'+' if len(low.rows) == 20 else ''} coverage rows under "
+                          f"{floor:g} % ({worst})")
+
+
+# --- §2.5 / §6.2 / §5.7 backfill, §6.3 team bootstrap ---------------------------------------------------
+
+BACKFILL_BY_JOB = """\
+SELECT job_id, COUNT(*) AS total, SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed
+FROM core.backfill_progress
+GROUP BY job_id
+ORDER BY job_id"""
+
+
+@pytest.mark.runbook("000", "§6.2", "each backfill job's completed ratio is at least the minimum")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §6.2: get_backfill_progress() — the completed ratio must rise; if it does not, "
+                    "get_recent_log_errors() for the failing tasks and the 429 trend (000 §5.2)")
+def test_backfill_completion(db, target, evidence):
+    cfg = require_section(target, "database.backfill")
+    if "min_completed_ratio" not in cfg:
+        pytest.skip("database.backfill.min_completed_ratio: not configured in target " + target.name)
+    minimum = float(cfg["min_completed_ratio"])
+    jobs = db.query(BACKFILL_BY_JOB, what="backfill progress").dicts()
+    ratios = {j["job_id"]: (int(j["completed"]), int(j["total"])) for j in jobs}
+    evidence.note(min_completed_ratio=minimum, jobs={k: f"{c}/{t}" for k, (c, t) in ratios.items()})
+    if not jobs:
+        raise CheckFailed("core.backfill_progress has no tasks: no backfill was ever planned")
+    behind = [f"{job} {c}/{t} ({c / t:.0%})" for job, (c, t) in ratios.items() if c / t < minimum]
+    if behind:
+        raise CheckFailed(f"backfill below {minimum:.0%} completed: {', '.join(behind)}")
+
+
+@pytest.mark.runbook("000", "§2.5", "no open backfill task is stuck (not updated for too long)")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §5.2: a rate-limited backfill stalls — check get_raw_error_summary("
+                    "since_minutes=60) for 429s and lower BACKFILL_FIXTURES_MAX_TASKS_PER_RUN / "
+                    "MAX_PAGES_PER_TASK / WINDOW_DAYS; otherwise restart the collector's backfill job")
+def test_backfill_not_stuck(db, target, evidence):
+    cfg = require_section(target, "database.backfill")
+    stuck_after = float(cfg.get("stuck_after_s", 21600))
+    stuck = db.query("SELECT job_id, task_key, updated_at, last_error, "
+                     "extract(epoch FROM now() - updated_at)::float8 AS idle_s "
+                     "FROM core.backfill_progress WHERE completed = FALSE "
+                     "AND updated_at < now() - %s * interval '1 second' ORDER BY updated_at LIMIT 50",
+                     [stuck_after], what="stuck backfill tasks").dicts()
+    evidence.note(stuck_after_s=stuck_after, stuck_tasks=len(stuck))
+    if stuck:
+        oldest = stuck[0]
+        raise CheckFailed(f"{len(stuck)}{'+' if len(stuck) == 50 else ''} open backfill tasks not updated "
+                          f"for over {human_age(stuck_after)} (oldest: {oldest['job_id']} "
+                          f"{oldest['task_key']}, idle {human_age(oldest['idle_s'])})")
+
+
+@pytest.mark.runbook("000", "§5.7", "no standings task fails with missing_teams_in_core")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §5.7: the dependencies layer must fall back to GET /teams?id=<team_id> and "
+                    "upsert CORE teams/venues; the next standings backfill run then completes the task")
+def test_no_missing_teams_in_core(db, target, evidence):
+    cfg = require_section(target, "database.backfill")
+    prefix = cfg.get("missing_teams_prefix", "missing_teams_in_core:")
+    failing = db.query("SELECT job_id, task_key, last_error, updated_at FROM core.backfill_progress "
+                       "WHERE starts_with(last_error, %s) ORDER BY updated_at DESC LIMIT 50", [prefix],
+                       what="missing_teams_in_core tasks").dicts()
+    evidence.note(prefix=prefix, failing_tasks=len(failing))
+    if failing:
+        shown = ", ".join(f"{t['task_key']} ({t['last_error']})" for t in failing[:3])
+        raise CheckFailed(f"{len(failing)} backfill tasks skipped for teams missing in CORE: {shown}")
+
+
+@pytest.mark.runbook("000", "§6.3", "team bootstrap is completed for the wave's leagues")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("000 §5.2: core.team_bootstrap_progress is the /teams dependency cache — leagues "
+                    "not bootstrapped call /teams again; check the 429 trend with "
+                    "get_raw_error_summary(since_minutes=60) and the backfill rate settings")
+def test_team_bootstrap_complete(db, target, evidence):
+    minimum = float(require_section(target, "database.team_bootstrap").get("min_completed_ratio", 1.0))
+    counts = {bool(r["completed"]): int(r["count"]) for r in db.query(
+        "SELECT completed, COUNT(*) FROM core.team_bootstrap_progress GROUP BY completed",
+        what="team bootstrap").dicts()}
+    done, total = counts.get(True, 0), sum(counts.values())
+    evidence.note(completed=done, total=total, min_completed_ratio=minimum)
+    if not total:
+        raise CheckFailed("core.team_bootstrap_progress is empty: no league was bootstrapped")
+    if done / total < minimum:
+        open_ = db.query("SELECT league_id, season FROM core.team_bootstrap_progress WHERE NOT completed "
+                         "ORDER BY league_id, season LIMIT 10", what="leagues not bootstrapped").dicts()
+        leagues = ", ".join(f"{r['league_id']}/{r['season']}" for r in open_)
+        raise CheckFailed(f"{done} of {total} league-seasons bootstrapped ({done / total:.0%}), expected "
+                          f"at least {minimum:.0%}; open: {leagues}")
