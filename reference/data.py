@@ -23,6 +23,8 @@ READ_ONLY_ROLE = "releasegate_ro"
 FAULT_SQL: dict[str, str] = {
     # The collector stopped fetching three days ago (000 §2.1).
     "raw_stale": "UPDATE raw.api_responses SET fetched_at = fetched_at - interval '3 days'",
+    # The collector never stored a response (a new environment, or RAW wiped by a migration).
+    "raw_empty": "TRUNCATE raw.api_responses",
     # RAW keeps growing but no upsert reaches CORE (000 §5.2).
     "raw_without_core": """
         UPDATE core.fixtures SET updated_at = updated_at - interval '3 days';
@@ -47,23 +49,27 @@ FAULT_SQL: dict[str, str] = {
     "coverage_drop": """UPDATE mart.coverage_status SET overall_coverage = 42.5
                         WHERE league_id IN (3, 7) AND endpoint = 'injuries'""",
     # The backfill worker died two days ago with 2024 half redone (000 §2.5, §6.2).
-    "backfill_stuck": """UPDATE core.backfill_progress SET completed = false, updated_at = now() - interval '2 days'
-                         WHERE job_id = 'fixtures_backfill' AND (NOT completed OR task_key LIKE '%:season:2024')""",
+    "backfill_stuck": """
+        UPDATE core.backfill_progress SET completed = false, updated_at = now() - interval '2 days'
+        WHERE job_id = 'fixtures_backfill' AND (NOT completed OR task_key LIKE '%:season:2024')""",
     # Standings tasks skipped for teams missing in CORE (000 §5.7).
-    "missing_teams_in_core": """UPDATE core.backfill_progress
-                                SET completed = false, last_error = 'missing_teams_in_core:' || (length(task_key) % 3 + 1),
-                                    updated_at = now() - interval '4 minutes'
-                                WHERE job_id = 'standings_backfill' AND task_key IN ('league:4:season:2025',
-                                                                                     'league:8:season:2025')""",
+    "missing_teams_in_core": """
+        UPDATE core.backfill_progress
+        SET completed = false, last_error = 'missing_teams_in_core:' || (length(task_key) % 3 + 1),
+            updated_at = now() - interval '4 minutes'
+        WHERE job_id = 'standings_backfill'
+          AND task_key IN ('league:4:season:2025', 'league:8:season:2025')""",
     # /teams bootstrap never finished for two leagues of the wave (000 §6.3).
-    "team_bootstrap_incomplete": """UPDATE core.team_bootstrap_progress SET completed = false, updated_at = now()
-                                    WHERE league_id IN (9, 10)""",
+    "team_bootstrap_incomplete": """
+        UPDATE core.team_bootstrap_progress SET completed = false, updated_at = now()
+        WHERE league_id IN (9, 10)""",
     # Someone ran GRANT ALL on CORE to the monitoring role (000 §5.5: minimum privileges).
     "db_role_writable": f"GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA core TO {READ_ONLY_ROLE}",
 }
 
 FAULTS = (
     Fault("raw_stale", "raw.api_responses has no fetch newer than three days", "000 §2.1"),
+    Fault("raw_empty", "raw.api_responses is empty", "000 §2.1"),
     Fault("raw_without_core", "RAW keeps growing but no CORE row was upserted for three days", "000 §5.2"),
     Fault("core_empty", "core.fixtures, core.standings and core.injuries are empty", "000 §2.3"),
     Fault("quota_low", "the newest quota headers show 120 daily / 2 per-minute requests left; 429s",

@@ -27,16 +27,21 @@ SLOW_REPLY_S = 0.15  # over 003's 120 ms alarm
 CELERY_SEP = "\x06\x16"  # kombu's priority queue separator
 
 FAULTS = (
-    Fault("redis_no_auth", "Redis answers without a password (requirepass off)", "003 RedisDown causes, 000 §5.5"),
+    Fault("redis_no_auth", "Redis answers without a password (requirepass off)",
+          "003 RedisDown causes, 000 §5.5"),
     Fault("redis_memory_near_max", "used memory at ~93 % of maxmemory, keys without TTL, policy noeviction",
           "003 RedisHighMemoryUsage"),
-    Fault("redis_low_hit_ratio", "keyspace hit ratio ~10 % (lookups mostly miss)", "003 RedisLowCacheHitRatio"),
-    Fault("redis_slow", "every Redis reply arrives 150 ms late (slow network path)", "003 Redis latency > 120 ms"),
+    Fault("redis_low_hit_ratio", "keyspace hit ratio ~10 % (lookups mostly miss)",
+          "003 RedisLowCacheHitRatio"),
+    Fault("redis_slow", "every Redis reply arrives 150 ms late (slow network path)",
+          "003 Redis latency > 120 ms"),
     Fault("redis_rejected_connections", "Redis rejected a connection at maxclients", "003 RedisDown causes"),
     Fault("celery_backlog", "250 Celery tasks waiting: 50 in 'celery', 200 in its priority-3 list",
           "004 Celery Worker Not Processing Tasks"),
     Fault("redis_bgsave_failing", "the last RDB background save failed (rdb_last_bgsave_status err)",
           "003 RedisHighMemoryUsage, 004 Redis Connection Failure"),
+    Fault("redis_read_only_replica", "the service's Redis is a read-only replica: writes fail with READONLY",
+          "001 §6.4"),
     Fault("redis_port_exposed", "the Redis port answers on the public address 127.0.0.2", "000 §5.5"),
 )
 
@@ -89,6 +94,8 @@ def apply_faults(ctx: StackContext) -> None:
         if "celery_backlog" in faults:
             r.rpush("celery", *[f'{{"task": "scan_domain", "id": {i}}}' for i in range(50)])
             r.rpush(f"celery{CELERY_SEP}3", *[f'{{"task": "bulk_scan", "id": {i}}}' for i in range(200)])
+        if "redis_read_only_replica" in faults:  # a replica of a primary that is not there
+            r.replicaof("127.0.0.1", 1)
         if "redis_bgsave_failing" in faults:
             _fail_a_bgsave(r)
     if "redis_port_exposed" in faults:
@@ -140,7 +147,7 @@ def profile(ctx: StackContext) -> dict[str, Any]:
     return {"redis": {
         "url": url,
         "connect_timeout_s": 1, "command_timeout_s": 2,
-        "latency": {"samples": 10, "p95_max_ms": 120},
+        "latency": {"samples": 8, "p95_max_ms": 120},
         "memory": {"max_used_ratio": 0.9},
         "hit_ratio": {"min": 0.8, "min_lookups": 100},
         "max_rejected_connections": 0,
@@ -151,5 +158,5 @@ def profile(ctx: StackContext) -> dict[str, Any]:
     }}
 
 
-PART = Part("redis", order=21, faults=FAULTS, before_app=before_app, apply_faults=apply_faults,
+PART = Part("redis", order=5, faults=FAULTS, before_app=before_app, apply_faults=apply_faults,
             profile=profile)

@@ -47,7 +47,7 @@ def show(value: Any) -> str:
 
 def rows_excerpt(result: QueryResult, limit: int = EXCERPT_ROWS) -> str:
     """The first rows as 'col=value, …' lines, and how many there were."""
-    lines = [", ".join(f"{c}={show(v)}" for c, v in zip(result.columns, row))
+    lines = [", ".join(f"{c}={show(v)}" for c, v in zip(result.columns, row, strict=False))
              for row in result.rows[:limit]]
     more = len(result.rows) - limit
     count = f"{len(result.rows)}{'+' if result.truncated else ''} row{'s' if len(result.rows) != 1 else ''}"
@@ -123,14 +123,15 @@ def evaluate(expect: Mapping[str, Any], result: QueryResult, now: datetime) -> l
     if "max_rows" in expect and (count > expect["max_rows"] or result.truncated):
         broken.append(f"{shown_count} rows, expected at most {expect['max_rows']}")
     if expect.get("no_rows") and count:
-        first = ", ".join(f"{c}={show(v)}" for c, v in zip(result.columns, result.rows[0]))
+        first = ", ".join(f"{c}={show(v)}" for c, v in zip(result.columns, result.rows[0], strict=False))
         broken.append(f"{shown_count} rows, expected none (first: {first})")
     value_keys = [k for k in ("equals", "at_least", "at_most", "max_age_s") if k in expect]
     if not value_keys:
         return broken
     column = expect.get("column") or (result.columns[0] if result.columns else None)
     if column not in result.columns:
-        return [*broken, f"no column {column!r} in the result (columns: {', '.join(result.columns) or 'none'})"]
+        columns = ", ".join(result.columns) or "none"
+        return [*broken, f"no column {column!r} in the result (columns: {columns})"]
     index = result.columns.index(column)
     if not result.rows:
         return [*broken, f"no rows, so no value of {column} to compare"]
@@ -147,7 +148,7 @@ def evaluate(expect: Mapping[str, Any], result: QueryResult, now: datetime) -> l
                 broken.append(f"{column} is {show(value)}, expected {word} {show(expect[key])}")
     if "max_age_s" in expect:
         stamps = [as_utc(row[index]) for row in result.rows]
-        if any(s is None and row[index] is not None for s, row in zip(stamps, result.rows)):
+        if any(s is None and row[index] is not None for s, row in zip(stamps, result.rows, strict=False)):
             broken.append(f"{column} is not a timestamp ({show(value)})")
         else:
             present = [s for s in stamps if s is not None]
@@ -172,7 +173,7 @@ def _equal(value: Any, expected: Any) -> bool:
 
 def human_age(seconds: float) -> str:
     """3725 -> '1h 2m'; 50 -> '50s'; 200000 -> '2d 7h'."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

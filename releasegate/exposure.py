@@ -50,7 +50,7 @@ def probe_port(host: str, port: int, timeout_s: float) -> PortProbe:
             sock.settimeout(max(0.05, timeout_s - (time.perf_counter() - started)))
             try:
                 sock.connect(address)
-            except socket.timeout:
+            except TimeoutError:
                 outcome, detail = TIMEOUT, f"no answer within {timeout_s:g}s"
             except ConnectionRefusedError:
                 outcome, detail = (outcome if outcome == TIMEOUT else REFUSED), "connection refused"

@@ -80,7 +80,7 @@ class QueryResult:
         return self.error is None
 
     def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
     def first(self, column: str | None = None) -> Any:
         """The first row's value of ``column`` (default the first column); None when no rows."""
@@ -127,7 +127,7 @@ class PgSession:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, Any], QueryResult] = {}
         self._unreachable: str | None = None
-        ms = lambda s: int(round(s * 1000))  # noqa: E731
+        ms = lambda s: round(s * 1000)  # noqa: E731
         # One simple-protocol round trip; SET LOCAL ends with the transaction (see module doc).
         self._begin = (
             "BEGIN READ ONLY; "
@@ -349,7 +349,8 @@ def summarize_write_privileges(rows: Sequence[tuple[Any, ...]], limit: int = 4) 
         if kind == "role attribute":
             parts.append(privilege)
             continue
-        names = ", ".join(objects[:limit]) + (f", … {len(objects) - limit} more" if len(objects) > limit else "")
+        more = f", … {len(objects) - limit} more" if len(objects) > limit else ""
+        names = ", ".join(objects[:limit]) + more
         noun = {"table": "table", "sequence": "sequence", "schema": "schema", "database": "database",
                 "role membership": "role", "default privileges": "default privileges in"}.get(kind, kind)
         plural = "s" if len(objects) > 1 and kind in ("table", "sequence", "schema") else ""

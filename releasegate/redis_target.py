@@ -17,6 +17,7 @@ redis-py does the protocol; this module adds what a gate needs on top of it:
 from __future__ import annotations
 
 import contextlib
+import shlex
 import socket
 import statistics
 import threading
@@ -84,7 +85,7 @@ class _BoundedSocket:
         left = time_left()
         if left is not None:
             if left <= 0:
-                raise socket.timeout("no complete reply within the command's deadline")
+                raise TimeoutError("no complete reply within the command's deadline")
             self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
         data = self._sock.recv(size, *args)
         self._received += len(data)
@@ -119,6 +120,12 @@ def endpoint_of(url: str) -> str:
         return "?"
 
 
+def without_userinfo(url: str) -> str:
+    """The same server's URL with no user or password in it."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+
+
 def describe_error(exc: BaseException, host: str) -> tuple[str, bool, bool]:
     """(one-line reason, unreachable, auth refused) for a redis-py exception."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -141,7 +148,7 @@ class RedisTarget:
         self.url = url
         self.limits = limits
         self.host = endpoint_of(url)
-        self._credentials = {k: v for k, v in (("username", username), ("password", password)) if v}
+        self.credentials = {k: v for k, v in (("username", username), ("password", password)) if v}
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, RedisReply] = {}
@@ -157,12 +164,10 @@ class RedisTarget:
         if self.url.startswith(("redis://", "rediss://")):
             options["connection_class"] = cls
         if authenticate:
-            options.update(self._credentials)
+            options.update(self.credentials)
             return redis.Redis.from_url(self.url, **options)
         del options["client_name"]  # the probe sends nothing but PING
-        bare = urlsplit(self.url)  # the same server, no credentials at all
-        netloc = bare.netloc.rsplit("@", 1)[-1]
-        return redis.Redis.from_url(bare._replace(netloc=netloc).geturl(), **options)
+        return redis.Redis.from_url(without_userinfo(self.url), **options)
 
     @property
     def client(self) -> redis.Redis:
@@ -242,7 +247,7 @@ class RedisTarget:
             pipe = self.client.pipeline(transaction=False)
             for name in names:
                 pipe.llen(name)
-            return dict(zip(names, (int(n) for n in pipe.execute())))
+            return dict(zip(names, (int(n) for n in pipe.execute()), strict=False))
 
         with self._lock:
             return self._timed(shown, run)
@@ -298,3 +303,12 @@ def memory_of(info: dict[str, Any]) -> Memory:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def shell_arg(text: str) -> str:
+    """A word for bash: printable text quoted as usual; control characters (kombu's priority
+    separator) written as $'…' escapes, so a reproduce command can be pasted."""
+    if text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(c if c.isprintable() and c not in "'\\" else f"\\x{ord(c):02x}"
+                          for c in text) + "'"

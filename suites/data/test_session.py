@@ -25,7 +25,8 @@ def test_database_reachable_and_read_only(db, evidence, record_fact):
                           f"({', '.join(f'{n}={facts[n]}' for n in unset)}): a query could run unbounded")
     if facts["application_name"] != "releasegate":
         raise CheckFailed(f"application_name is {facts['application_name']!r} inside the transaction, "
-                          "expected 'releasegate': its sessions would not be recognisable in pg_stat_activity")
+                          "expected 'releasegate': its sessions would not be recognisable in "
+                          "pg_stat_activity")
 
 
 @pytest.mark.runbook("000", "§5.5", "the DB user has minimum privileges: it cannot write")
