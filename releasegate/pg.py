@@ -339,8 +339,19 @@ SELECT 'default privileges',
 ORDER BY 1, 2"""
 
 
+KIND_ORDER = ("role attribute", "role membership", "database", "schema", "table", "sequence",
+              "default privileges")
+
+
 def summarize_write_privileges(rows: Sequence[tuple[Any, ...]], limit: int = 4) -> str:
-    """WRITE_PRIVILEGES rows in one line: 'SUPERUSER; INSERT, UPDATE on 3 tables (a, b, c)'."""
+    """WRITE_PRIVILEGES rows in one line: 'INSERT, UPDATE on 3 tables a, b, c; CREATE on schema x'.
+
+    A superuser can do everything: the rest of the list is left out as noise.
+    """
+    rows = sorted(rows, key=lambda r: (KIND_ORDER.index(r[0]) if r[0] in KIND_ORDER else 99, r[1]))
+    attributes = [str(r[2]) for r in rows if r[0] == "role attribute"]
+    if "SUPERUSER" in attributes:
+        return ", ".join(attributes) + " (every privilege)"
     by_kind: dict[tuple[str, str], list[str]] = {}
     for kind, obj, privilege in rows:
         by_kind.setdefault((str(kind), str(privilege)), []).append(str(obj))
@@ -349,12 +360,13 @@ def summarize_write_privileges(rows: Sequence[tuple[Any, ...]], limit: int = 4) 
         if kind == "role attribute":
             parts.append(privilege)
             continue
+        if kind == "role membership":
+            parts.append(f"member of {', '.join(objects)}")
+            continue
         more = f", … {len(objects) - limit} more" if len(objects) > limit else ""
         names = ", ".join(objects[:limit]) + more
-        noun = {"table": "table", "sequence": "sequence", "schema": "schema", "database": "database",
-                "role membership": "role", "default privileges": "default privileges in"}.get(kind, kind)
         plural = "s" if len(objects) > 1 and kind in ("table", "sequence", "schema") else ""
         count = f"{len(objects)} " if len(objects) > 1 else ""
-        parts.append(f"{privilege} on {count}{noun}{plural} {names}" if kind != "role membership"
-                     else f"member of {names}")
+        noun = "default privileges in" if kind == "default privileges" else kind
+        parts.append(f"{privilege} on {count}{noun}{plural} {names}")
     return "; ".join(parts)
