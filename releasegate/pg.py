@@ -74,6 +74,7 @@ class QueryResult:
     sqlstate: str | None = None
     unreachable: bool = False  # no session could be opened at all
     truncated: bool = False  # more rows than the limit; only the first ones are kept
+    cut_off: bool = False  # the client deadline passed and the connection was cut
 
     @property
     def ok(self) -> bool:
@@ -126,7 +127,7 @@ class PgSession:
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, Any], QueryResult] = {}
-        self._unreachable: str | None = None
+        self._dead: QueryResult | None = None  # the answer after which nothing more is asked
         ms = lambda s: round(s * 1000)  # noqa: E731
         # One simple-protocol round trip; SET LOCAL ends with the transaction (see module doc).
         self._begin = (
@@ -193,11 +194,12 @@ class PgSession:
         if cache and key in self._cache:
             return self._cache[key]
         with self._lock:
-            if self._unreachable is not None:  # fail fast: one connect timeout per run, not per check
-                return QueryResult(sql, error=self._unreachable, unreachable=True)
+            if self._dead is not None:  # fail fast: one timeout per run, not one per check
+                return QueryResult(sql, error=self._dead.error, unreachable=self._dead.unreachable,
+                                   cut_off=self._dead.cut_off)
             result = self._run(sql, params, cursor_name)
-        if result.unreachable:
-            self._unreachable = result.error
+        if result.unreachable or result.cut_off:  # nothing more to ask a server that went silent
+            self._dead = result
         if cache:  # errors too: the checks sharing a query share its answer
             self._cache[key] = result
         return result
@@ -229,8 +231,9 @@ class PgSession:
                 result.rows = [tuple(r) for r in rows[: self.row_limit]]
             except psycopg.Error as exc:
                 result.sqlstate = getattr(exc, "sqlstate", None)
-                result.error = (f"no answer within {self.limits.deadline_s:g}s (client deadline; "
-                                "connection cut)") if fired.is_set() else db_message(exc)
+                result.cut_off = fired.is_set()
+                result.error = (f"{self.host} gave no answer within {self.limits.deadline_s:g}s "
+                                "(client deadline; connection cut)") if fired.is_set() else db_message(exc)
             finally:
                 self._end(conn)
         result.latency_ms = _ms(started)
@@ -349,7 +352,8 @@ def summarize_write_privileges(rows: Sequence[tuple[Any, ...]], limit: int = 4) 
     A superuser can do everything: the rest of the list is left out as noise.
     """
     rows = sorted(rows, key=lambda r: (KIND_ORDER.index(r[0]) if r[0] in KIND_ORDER else 99, r[1]))
-    attributes = [str(r[2]) for r in rows if r[0] == "role attribute"]
+    attributes = sorted((str(r[2]) for r in rows if r[0] == "role attribute"),
+                        key=lambda a: ("SUPERUSER", "CREATEROLE", "CREATEDB").index(a))
     if "SUPERUSER" in attributes:
         return ", ".join(attributes) + " (every privilege)"
     by_kind: dict[tuple[str, str], list[str]] = {}

@@ -55,6 +55,7 @@ class RedisReply:
     error: str | None = None
     unreachable: bool = False  # nothing answered at all (refused, timeout while connecting)
     auth_error: bool = False  # the server answered, and refused for lack of (valid) credentials
+    cut_off: bool = False  # no complete reply in time, or a reply past the cap: connection dropped
 
     @property
     def ok(self) -> bool:
@@ -152,7 +153,7 @@ class RedisTarget:
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, RedisReply] = {}
-        self._unreachable: str | None = None
+        self._dead: RedisReply | None = None  # the reply after which nothing more is asked
 
     def _make_client(self, *, authenticate: bool = True) -> redis.Redis:
         base = BoundedSSLConnection if self.url.startswith("rediss://") else BoundedConnection
@@ -189,14 +190,19 @@ class RedisTarget:
         if cache and command in self._cache:
             return self._cache[command]
         with self._lock:
-            if self._unreachable is not None:
-                return RedisReply(command, error=self._unreachable, unreachable=True)
+            if self._dead is not None:
+                return self._again(command)
             reply = self._timed(command, lambda: self.client.execute_command(*args))
-        if reply.unreachable:
-            self._unreachable = reply.error
+        if reply.unreachable or reply.cut_off:  # a server that went silent is not asked again
+            self._dead = reply
         if cache:
             self._cache[command] = reply
         return reply
+
+    def _again(self, command: str) -> RedisReply:
+        dead = self._dead
+        assert dead is not None
+        return RedisReply(command, error=dead.error, unreachable=dead.unreachable, cut_off=dead.cut_off)
 
     def _timed(self, command: str, run: Callable[[], Any],
                on_error: Callable[[], None] | None = None) -> RedisReply:
@@ -207,11 +213,12 @@ class RedisTarget:
         except redis.RedisError as exc:
             text, unreachable, auth = describe_error(exc, self.host)
             (on_error or self.close)()
+            cut = isinstance(exc, redis.TimeoutError) or "cut off" in text
             return RedisReply(command, latency_ms=_ms(started), error=text, unreachable=unreachable,
-                              auth_error=auth)
+                              auth_error=auth, cut_off=cut)
         except OSError as exc:  # raised by the bounded socket outside redis-py's wrapping
             (on_error or self.close)()
-            return RedisReply(command, latency_ms=_ms(started), error=f"{self.host}: {exc}")
+            return RedisReply(command, latency_ms=_ms(started), error=f"{self.host}: {exc}", cut_off=True)
         return RedisReply(command, value=value, latency_ms=_ms(started))
 
     # -- what the checks ask -----------------------------------------------------------------
@@ -240,8 +247,8 @@ class RedisTarget:
     def queue_length(self, names: Sequence[str]) -> RedisReply:
         """LLEN of each list in one pipeline; the value is {name: length}."""
         shown = " ; ".join(f"LLEN {n!r}" if "\x06" in n else f"LLEN {n}" for n in names)
-        if self._unreachable is not None:
-            return RedisReply(shown, error=self._unreachable, unreachable=True)
+        if self._dead is not None:
+            return self._again(shown)
 
         def run() -> dict[str, int]:
             pipe = self.client.pipeline(transaction=False)
