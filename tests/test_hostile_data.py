@@ -129,5 +129,6 @@ def test_a_broken_query_fails_only_its_own_check(tmp_path):
     assert 'relation "core.nope" does not exist' in failed["test_declared_assertion[missing_table]"]
     assert 'column "nope" does not exist' in failed["test_declared_assertion[missing_column]"]
     assert "canceling statement due to statement timeout" in failed["test_declared_assertion[too_slow]"]
-    assert "only SELECT, WITH … SELECT or VALUES can be declared" in failed["test_declared_assertion[a_write]"]
+    assert "only SELECT, WITH … SELECT or VALUES can be declared" \
+        in failed["test_declared_assertion[a_write]"]
     assert sum(o == "passed" for o in run.outcomes().values()) == 30
