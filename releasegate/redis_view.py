@@ -35,7 +35,7 @@ class RedisView:
         self.redis = redis
         self.evidence = evidence
 
-    def _cli(self, *words: str, auth: bool = True) -> str:
+    def cli(self, *words: str, auth: bool = True) -> str:
         """`redis-cli -u "$REDIS_URL" WORDS…` with the profile's variables written back."""
         base = ["redis-cli", "-u", self.redis.url if auth else without_userinfo(self.redis.url)]
         creds = self.redis.credentials if auth else {}
@@ -52,7 +52,7 @@ class RedisView:
             request=f"redis {reply.command}", host=self.redis.host, status=status,
             latency_ms=reply.latency_ms, excerpt=excerpt(shown or _show(reply.value)) if reply.ok else "",
             error=reply.error, unreachable=reply.unreachable,
-            reproduce=reproduce or self._cli(*reply.command.split(), auth=auth)))
+            reproduce=reproduce or self.cli(*reply.command.split(), auth=auth)))
 
     def require(self, reply: RedisReply, *, shown: str = "", reproduce: str = "") -> Any:
         """The reply's value; its error fails the check (naming the credential when refused)."""
@@ -69,7 +69,7 @@ class RedisView:
         reply = self.redis.info()
         info = reply.value if reply.ok else {}
         shown = "\n".join(f"{f}:{info.get(f)}" for f in fields)
-        value = self.require(reply, shown=shown, reproduce=self._cli("INFO"))
+        value = self.require(reply, shown=shown, reproduce=self.cli("INFO"))
         if not isinstance(value, dict):
             raise CheckFailed(f"INFO from {self.redis.host} is not the INFO text Redis sends")
         return value
@@ -77,7 +77,7 @@ class RedisView:
     def queue_lengths(self, names: Sequence[str]) -> dict[str, int]:
         __tracebackhide__ = True
         reply = self.redis.queue_length(names)
-        reproduce = " ; ".join(self._cli("LLEN", n) for n in names)
+        reproduce = " ; ".join(self.cli("LLEN", n) for n in names)
         shown = "\n".join(f"{n!r}: {v}" for n, v in (reply.value or {}).items())
         return dict(self.require(reply, shown=shown, reproduce=reproduce))
 

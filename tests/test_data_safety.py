@@ -79,3 +79,27 @@ def test_data_suite_behind_pgbouncer_in_transaction_mode(tmp_path):
     assert run.summary["verdict"] == "GO"
     assert seen == ("0", "0", "off")  # nothing of the suite's limits stayed on the server connection
     assert leaked == "777ms"  # ...where a session SET does stay: the pool really is shared
+
+
+def test_no_credential_reaches_any_output(tmp_path):
+    """Passwords in the DSN and the Redis URL come from ${VAR}s: every output masks them, and the
+    reproduce commands name the variables instead."""
+    pg_secret = "pg-Secret-4711"
+    with running_stack(only=("data", "redis")) as stack:
+        profile = yaml.safe_load(stack.profile_path.read_text())
+        redis_url = profile["redis"]["url"]
+        redis_secret = stack.redis.password
+        env = {"RG_TEST_DSN": f"{profile['database']['dsn']}?password={pg_secret}",
+               "RG_TEST_REDIS_URL": redis_url}
+        profile["database"]["dsn"] = "${RG_TEST_DSN}"
+        profile["redis"]["url"] = "${RG_TEST_REDIS_URL}"
+        run = run_suites(write_profile(tmp_path / "env.yaml", profile), tmp_path / "reports",
+                         "-m", "data or redis", env=env)
+    assert run.summary["verdict"] == "GO", run.stdout[-2000:]
+    outputs = run.outputs()
+    assert redis_secret and redis_secret not in outputs
+    assert pg_secret not in outputs
+    reproduce = {r.get("reproduce", "") for c in run.summary["checks"]
+                 for r in c["evidence"].get("requests", [])}
+    assert 'redis-cli -u "${RG_TEST_REDIS_URL}" PING' in reproduce
+    assert any(r.startswith("psql \"${RG_TEST_DSN}\" -c 'BEGIN READ ONLY' -c 'SELECT") for r in reproduce)

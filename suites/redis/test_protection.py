@@ -23,7 +23,7 @@ def test_redis_requires_auth(rds, target, evidence):
     if not target.section("redis").get("auth_required", False):
         pytest.skip("redis.auth_required is not true: the instance need not be protected in this target")
     reply = rds.redis.unauthenticated_ping()
-    ex = rds.record(reply, auth=False)
+    ex = rds.record(reply, auth=False, reproduce=rds.cli("PING", auth=False))
     evidence.note(unauthenticated_ping=reply.error or "PONG")
     if reply.auth_error:
         return  # NOAUTH / "Authentication required": protected

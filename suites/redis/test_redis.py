@@ -72,7 +72,7 @@ def test_redis_latency_p95(rds, target, evidence):
         request=f"redis PING ×{samples}", host=rds.redis.host, status="ok", latency_ms=round(value, 2),
         excerpt=f"p50 {latencies[len(latencies) // 2]:.2f} ms, p95 {value:.2f} ms, "
                 f"max {latencies[-1]:.2f} ms",
-        reproduce=rds._cli("--latency", "-i", "1")))
+        reproduce=rds.cli("--latency", "-i", "1")))
     evidence.note(samples=samples, p95_ms=round(value, 2), threshold_ms=limit)
     if value > limit:
         raise CheckFailed(f"p95 of {samples} PINGs is {value:.0f} ms, over {limit:g} ms (003 alarm): "
