@@ -35,12 +35,21 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import conninfo as pg_conninfo
+if TYPE_CHECKING:
+    import psycopg
 
 APPLICATION_NAME = "releasegate"
+
+
+def _psycopg() -> Any:
+    """psycopg, imported on first use: every suite's collection imports this module for its SQL,
+    and a run without data checks should not pay for the driver."""
+    import psycopg
+
+    return psycopg
+
 ROW_LIMIT = 1000  # rows kept from one query; a check never needs more, a hostile table has more
 
 
@@ -107,9 +116,10 @@ def db_message(exc: BaseException) -> str:
 
 def endpoint_of(dsn: str) -> str:
     """"host:port" of a DSN (URL or key=value), for evidence and for grouping failures."""
+    pg = _psycopg()
     try:
-        params = pg_conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
+        params = pg.conninfo.conninfo_to_dict(dsn)
+    except pg.ProgrammingError:
         return "?"
     host = str(params.get("host") or params.get("hostaddr") or "localhost").split(",")[0]
     port = str(params.get("port") or "5432").split(",")[0]
@@ -142,7 +152,7 @@ class PgSession:
     def _connect(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._discard()
-            self._conn = psycopg.connect(
+            self._conn = _psycopg().connect(
                 self.dsn, autocommit=True, prepare_threshold=None,
                 connect_timeout=max(1, round(self.limits.connect_s)),
                 application_name=APPLICATION_NAME)
@@ -205,6 +215,7 @@ class PgSession:
         return result
 
     def _run(self, sql: str, params: Any, cursor_name: str | None) -> QueryResult:
+        psycopg = _psycopg()
         started = time.perf_counter()
         result = QueryResult(sql)
         try:
@@ -246,7 +257,7 @@ class PgSession:
             return
         try:
             conn.execute("ROLLBACK")
-        except psycopg.Error:
+        except _psycopg().Error:
             self._discard()
 
     # -- what the session can do ------------------------------------------------------------
@@ -274,7 +285,7 @@ class PgSession:
 
 def _connect_message(exc: psycopg.Error, host: str) -> str:
     text = db_message(exc)
-    if isinstance(exc, psycopg.errors.ConnectionTimeout) or "timeout expired" in text:
+    if isinstance(exc, _psycopg().errors.ConnectionTimeout) or "timeout expired" in text:
         return f"cannot connect to {host}: no answer within the connect timeout"
     text = text.removeprefix("connection failed: ")
     return text if host in text or "server at" in text else f"cannot connect to {host}: {text}"

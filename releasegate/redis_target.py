@@ -17,22 +17,20 @@ redis-py does the protocol; this module adds what a gate needs on top of it:
 from __future__ import annotations
 
 import contextlib
-import shlex
 import socket
-import statistics
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from releasegate.deadline import deadline, time_left
+from releasegate.redis_facts import endpoint_of, without_userinfo
 
 KEY_PREFIX = "releasegate:"
 REPLY_LIMIT = 1024 * 1024  # bytes of one reply; INFO is ~5 KB
@@ -111,20 +109,6 @@ class BoundedConnection(_BoundedMixin, redis.Connection):
 
 class BoundedSSLConnection(_BoundedMixin, redis.SSLConnection):
     pass
-
-
-def endpoint_of(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
-    except ValueError:
-        return "?"
-
-
-def without_userinfo(url: str) -> str:
-    """The same server's URL with no user or password in it."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
 
 
 def describe_error(exc: BaseException, host: str) -> tuple[str, bool, bool]:
@@ -278,44 +262,5 @@ class RedisTarget:
             close()
 
 
-def p95(values: Sequence[float]) -> float:
-    """The 95th percentile (inclusive method: the value at or below which 95 % fall)."""
-    if len(values) == 1:
-        return float(values[0])
-    return float(statistics.quantiles(values, n=20, method="inclusive")[18])
-
-
-@dataclass
-class Memory:
-    used: int
-    limit: int  # maxmemory, or total_system_memory when maxmemory is 0
-    limit_kind: str  # "maxmemory" | "total_system_memory"
-    policy: str
-    maxmemory: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> float | None:
-        return self.used / self.limit if self.limit else None
-
-
-def memory_of(info: dict[str, Any]) -> Memory:
-    """Used memory against maxmemory (or the machine's memory when there is no maxmemory)."""
-    maxmemory = int(info.get("maxmemory", 0) or 0)
-    system = int(info.get("total_system_memory", 0) or 0)
-    limit, kind = (maxmemory, "maxmemory") if maxmemory else (system, "total_system_memory")
-    return Memory(used=int(info.get("used_memory", 0)), limit=limit, limit_kind=kind,
-                  policy=str(info.get("maxmemory_policy", "")), maxmemory=maxmemory)
-
-
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
-
-
-def shell_arg(text: str) -> str:
-    """A word for bash: printable text quoted as usual; control characters (kombu's priority
-    separator) written as $'…' escapes, so a reproduce command can be pasted."""
-    if text.isprintable():
-        return shlex.quote(text)
-    return "$'" + "".join(c if c.isprintable() and c not in "'\\" else f"\\x{ord(c):02x}"
-                          for c in text) + "'"

@@ -8,13 +8,16 @@ reproduces each, and turns an error into the check's one-line failure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from releasegate.errors import CheckFailed
 from releasegate.evidence import Evidence, Exchange, excerpt
 from releasegate.plugin import require_section
 from releasegate.profile import Target
-from releasegate.redis_target import RedisLimits, RedisReply, RedisTarget, shell_arg, without_userinfo
+from releasegate.redis_facts import shell_arg, without_userinfo
+
+if TYPE_CHECKING:  # redis-py is imported when a redis check first runs, not at collection
+    from releasegate.redis_target import RedisReply, RedisTarget
 
 AUTH_REMEDY = ("003 RedisDown: a wrong credential is one of its causes — check the password in the "
                "profile against the one the service uses (REDIS_URL)")
@@ -23,6 +26,8 @@ AUTH_REMEDY = ("003 RedisDown: a wrong credential is one of its causes — check
 def target_for(target: Target) -> RedisTarget:
     """The run's Redis from the profile's redis section (N/A when there is none)."""
     __tracebackhide__ = True
+    from releasegate.redis_target import RedisLimits, RedisTarget
+
     cfg = require_section(target, "redis")
     limits = RedisLimits(connect_s=float(cfg.get("connect_timeout_s", 2)),
                          command_s=float(cfg.get("command_timeout_s", 2)),

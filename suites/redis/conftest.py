@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from releasegate.evidence import Evidence
 from releasegate.profile import Target
-from releasegate.redis_target import RedisTarget
 from releasegate.redis_view import RedisView, target_for
 
 
 @pytest.fixture(scope="session")
-def redis_target(target: Target) -> Iterator[RedisTarget]:
+def redis_target(target: Target) -> Iterator[Any]:
     made = target_for(target)  # N/A when the profile has no redis section
     yield made
     made.close()
 
 
 @pytest.fixture
-def rds(redis_target: RedisTarget, evidence: Evidence) -> RedisView:
+def rds(redis_target: Any, evidence: Evidence) -> RedisView:
     return RedisView(redis_target, evidence)

@@ -7,7 +7,7 @@ import pytest
 from releasegate.errors import CheckFailed
 from releasegate.exposure import expect_not_reachable, ports_to_probe
 from releasegate.plugin import require_section
-from releasegate.redis_target import endpoint_of
+from releasegate.redis_facts import endpoint_of
 
 pytestmark = pytest.mark.redis
 

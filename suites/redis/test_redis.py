@@ -8,7 +8,7 @@ import pytest
 from releasegate.errors import CheckFailed, Inconclusive
 from releasegate.evidence import Exchange
 from releasegate.plugin import require_section, target_of
-from releasegate.redis_target import memory_of, p95
+from releasegate.redis_facts import memory_of, p95
 
 pytestmark = pytest.mark.redis
 
