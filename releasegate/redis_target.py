@@ -168,9 +168,9 @@ class RedisTarget:
                 self._client.close()
             self._client = None
 
-    def call(self, *args: Any, cache: bool = False, shown: str | None = None) -> RedisReply:
-        """Run one command under the deadline; ``shown`` replaces its text in evidence."""
-        command = shown or " ".join(str(a) for a in args)
+    def call(self, *args: Any, cache: bool = False) -> RedisReply:
+        """Run one command under the deadline; ``cache``: the run's first answer is reused."""
+        command = " ".join(str(a) for a in args)
         if cache and command in self._cache:
             return self._cache[command]
         with self._lock:
