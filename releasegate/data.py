@@ -63,7 +63,7 @@ class DataView:
         self.evidence = evidence
 
     def exchange(self, result: QueryResult) -> Exchange:
-        sql = one_line(result.sql)
+        sql = one_line(result.rendered or result.sql)
         return self.evidence.exchange(Exchange(
             request=f"SQL {sql}", host=self.session.host,
             status=("ok" if result.ok else (result.sqlstate or "error")) if not result.unreachable else None,

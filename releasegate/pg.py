@@ -84,6 +84,7 @@ class QueryResult:
     unreachable: bool = False  # no session could be opened at all
     truncated: bool = False  # more rows than the limit; only the first ones are kept
     cut_off: bool = False  # the client deadline passed and the connection was cut
+    rendered: str = ""  # the SQL with its parameters filled in, for evidence and reproducing
 
     @property
     def ok(self) -> bool:
@@ -224,6 +225,7 @@ class PgSession:
             result.error, result.unreachable = _connect_message(exc, self.host), True
             result.latency_ms = _ms(started)
             return result
+        result.rendered = _render(psycopg, conn, sql, params)
         started = time.perf_counter()
         with self._deadline(conn) as fired:
             try:
@@ -281,6 +283,16 @@ class PgSession:
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.clock_offset()
+
+
+def _render(psycopg: Any, conn: Any, sql: str, params: Any) -> str:
+    """``sql`` with ``params`` quoted in, client-side (no round trip), for a pasteable command."""
+    if not params:
+        return sql
+    try:
+        return str(psycopg.ClientCursor(conn).mogrify(sql, params))
+    except (psycopg.Error, TypeError, ValueError):
+        return sql
 
 
 def _connect_message(exc: psycopg.Error, host: str) -> str:
