@@ -127,6 +127,59 @@ def endpoint_of(dsn: str) -> str:
     return f"{host}:{port}"
 
 
+class Watchdog:
+    """One thread per process that shuts a socket down when its deadline passes first.
+
+    libpq does its own socket I/O, so a hard deadline cannot be put on its reads; shutting the
+    socket down makes the blocked read return at once. The thread looks every ``TICK_S`` at
+    what is armed: arming and disarming a transaction is a lock and a dict entry — no thread
+    started or woken per query (a deadline of seconds does not need more precision).
+    """
+
+    TICK_S = 0.1
+    _shared: Watchdog | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[int, tuple[int, float, threading.Event]] = {}  # id -> fd, deadline, fired
+        threading.Thread(target=self._run, daemon=True, name="releasegate-pg-watchdog").start()
+
+    @classmethod
+    def shared(cls) -> Watchdog:
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    @contextlib.contextmanager
+    def armed(self, fd: int, seconds: float) -> Iterator[threading.Event]:
+        fired = threading.Event()
+        with self._lock:
+            self._jobs[id(fired)] = (fd, time.monotonic() + seconds, fired)
+        try:
+            yield fired
+        finally:
+            with self._lock:
+                self._jobs.pop(id(fired), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK_S)
+            now = time.monotonic()
+            with self._lock:
+                due = [k for k, (_, until, _) in self._jobs.items() if until <= now]
+                for key in due:
+                    fd, _, fired = self._jobs.pop(key)
+                    fired.set()
+                    with contextlib.suppress(OSError):
+                        dup = socket.socket(fileno=socket.dup(fd))
+                        try:
+                            dup.shutdown(socket.SHUT_RDWR)
+                        finally:
+                            dup.close()
+
+
 class PgSession:
     """One read-only connection for a whole run; each query in its own read-only transaction."""
 
@@ -172,25 +225,8 @@ class PgSession:
     @contextlib.contextmanager
     def _deadline(self, conn: psycopg.Connection[Any]) -> Iterator[threading.Event]:
         """Cut the connection's socket if the transaction outlives the client deadline."""
-        fired = threading.Event()
-        fd = conn.pgconn.socket
-
-        def cut() -> None:
-            fired.set()
-            with contextlib.suppress(OSError):
-                dup = socket.socket(fileno=socket.dup(fd))
-                try:
-                    dup.shutdown(socket.SHUT_RDWR)
-                finally:
-                    dup.close()
-
-        timer = threading.Timer(self.limits.deadline_s, cut)
-        timer.daemon = True
-        timer.start()
-        try:
+        with Watchdog.shared().armed(conn.pgconn.socket, self.limits.deadline_s) as fired:
             yield fired
-        finally:
-            timer.cancel()
 
     # -- queries ----------------------------------------------------------------------------
 
