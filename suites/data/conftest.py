@@ -25,7 +25,9 @@ def db(pg_session: PgSession, evidence: Evidence) -> DataView:
     """The session for this check, once it is known to be reachable and read-only.
 
     Nothing is queried before the session has shown, from inside a transaction, that the
-    transaction is read-only: a check never runs on a session that could write.
+    transaction is read-only: a check never runs on a session that could write. The role's
+    write privileges are read from the catalogs at the same time, before any check's own query
+    (test_role_cannot_write judges them); the checks still run, each in a READ ONLY transaction.
     """
     view = DataView(pg_session, evidence)
     facts = pg_session.session_facts()
@@ -38,4 +40,5 @@ def db(pg_session: PgSession, evidence: Evidence) -> DataView:
         raise CheckFailed(f"refusing to query {pg_session.host}: the transaction is not read-only "
                           f"(transaction_read_only={read_only}) although it began READ ONLY",
                           cause=ex.key)
+    pg_session.write_privileges()  # once per run, before anything else is asked
     return view
