@@ -67,7 +67,8 @@ def test_raw_endpoint_fresh(db, target, endpoint, evidence):
                    "extract(epoch FROM now() - max(fetched_at))::float8 AS age_s "
                    "FROM raw.api_responses WHERE endpoint = %s", [endpoint],
                    what=f"RAW freshness of {endpoint}").dicts()[0]
-    evidence.note(endpoint=endpoint, max_age_s=max_age, age_s=row["age_s"], fetched_last_24h=row["cnt_24h"])
+    evidence.note(endpoint=endpoint, max_age_s=max_age, fetched_last_24h=row["cnt_24h"],
+                  age_s=round(row["age_s"]) if row["age_s"] is not None else None)
     if row["last_fetched"] is None:
         raise CheckFailed(f"raw.api_responses has no fetch of {endpoint} at all")
     if row["age_s"] > max_age:
@@ -145,7 +146,9 @@ def test_raw_growth_reaches_core(db, target, pair, evidence):
                    f"(SELECT max({column}) FROM {table}) AS core_last_update, "
                    f"extract(epoch FROM now() - (SELECT max({column}) FROM {table}))::float8 AS core_age_s",
                    [pair["endpoint"], window], what=f"RAW -> {pair['table']}").dicts()[0]
-    evidence.note(endpoint=pair["endpoint"], table=pair["table"], window_s=window, lag_s=lag, **row)
+    evidence.note(endpoint=pair["endpoint"], table=pair["table"], window_s=window, lag_s=lag,
+                  raw_rows=row["raw_rows"], core_last_update=row["core_last_update"],
+                  core_age_s=round(row["core_age_s"]) if row["core_age_s"] is not None else None)
     if not row["raw_rows"]:
         return  # nothing new in RAW: nothing had to reach CORE (staleness is test_raw_endpoint_fresh's)
     if row["core_age_s"] is None or row["core_age_s"] > window + lag:
@@ -177,7 +180,8 @@ def test_coverage_fresh(db, target, evidence):
     row = db.query(f"SELECT count(*) AS rows, max(calculated_at) AS last_calculated, "
                    f"extract(epoch FROM now() - max(calculated_at))::float8 AS age_s "
                    f"FROM mart.coverage_status {where}", params, what="coverage freshness").dicts()[0]
-    evidence.note(max_age_s=max_age, **row)
+    evidence.note(max_age_s=max_age, rows=row["rows"], last_calculated=row["last_calculated"],
+                  age_s=round(row["age_s"]) if row["age_s"] is not None else None)
     if not row["rows"]:
         raise CheckFailed("mart.coverage_status has no rows: coverage was never calculated")
     if row["age_s"] > max_age:
