@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from releasegate.errors import ServerUnavailable, UsageProblem
 
@@ -72,10 +73,13 @@ class Provider(ABC):
     name: str
 
     @abstractmethod
-    def postgres(self) -> AbstractContextManager[PostgresServer]: ...
+    def postgres(self, major: int | None = None) -> AbstractContextManager[PostgresServer]:
+        """A server of ``major`` (a restore rehearsal needs the source's), else the newest."""
 
     @abstractmethod
-    def redis(self) -> AbstractContextManager[RedisServer]: ...
+    def redis(self, rdb: Path | None = None, databases: int | None = None
+              ) -> AbstractContextManager[RedisServer]:
+        """A server, loaded from the snapshot ``rdb`` when given, with ``databases`` databases."""
 
     def describe(self) -> str:
         return self.name
@@ -87,8 +91,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def get_provider(preference: str | None = None) -> Provider:
-    """testcontainers when a Docker engine answers, else local binaries (see module doc)."""
+def get_provider(preference: str | None = None, *, postgres_image: str | None = None,
+                 redis_image: str | None = None) -> Provider:
+    """testcontainers when a Docker engine answers, else local binaries (see module doc).
+
+    The images (``{major}`` in the Postgres one becomes the wanted major) are used only when
+    containers are.
+    """
     from releasegate.servers.containers import ContainerProvider, docker_available
     from releasegate.servers.local import LocalProvider
 
@@ -98,7 +107,7 @@ def get_provider(preference: str | None = None) -> Provider:
     if choice == "docker" or (choice == "auto" and docker_available()):
         if choice == "docker" and not docker_available():
             raise ServerUnavailable("no Docker engine answers; unset RELEASEGATE_PROVIDER or use local")
-        return ContainerProvider()
+        return ContainerProvider(postgres_image, redis_image)
     return LocalProvider()
 
 

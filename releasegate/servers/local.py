@@ -39,8 +39,12 @@ REDIS_INSTALL_HINT = "install it: apt-get install -y redis-server"
 START_TIMEOUT_S = 15.0
 
 
-def find_pg_bindir() -> Path:
-    """initdb and postgres: $RELEASEGATE_PG_BINDIR, PATH, then /usr/lib/postgresql/*/bin."""
+def find_pg_bindir(major: int | None = None) -> Path:
+    """initdb and postgres: $RELEASEGATE_PG_BINDIR, PATH, then /usr/lib/postgresql/*/bin.
+
+    With ``major``, only a bin directory of that major version will do (a restore rehearsal
+    runs the source's major).
+    """
     candidates: list[Path] = []
     if os.environ.get("RELEASEGATE_PG_BINDIR"):
         candidates.append(Path(os.environ["RELEASEGATE_PG_BINDIR"]))
@@ -51,8 +55,15 @@ def find_pg_bindir() -> Path:
                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-2]) or 0), reverse=True)
     candidates += [Path(p) for p in versioned]
     for bindir in candidates:
-        if all(os.access(bindir / name, os.X_OK) for name in ("initdb", "postgres")):
+        if all(os.access(bindir / name, os.X_OK) for name in ("initdb", "postgres")) and (
+                major is None or _version(str(bindir / "postgres"), r"(\d+)") == str(major)):
             return bindir
+    if major is not None:
+        raise ServerUnavailable(
+            f"Postgres {major} server binaries (initdb, postgres) not found on PATH or in "
+            f"/usr/lib/postgresql/{major}/bin; install them: apt-get install -y "
+            f"postgresql-{major} (or set RELEASEGATE_PG_BINDIR, or use containers: "
+            f"RELEASEGATE_PROVIDER=docker)")
     raise ServerUnavailable(
         f"Postgres server binaries (initdb, postgres) not found on PATH or in "
         f"/usr/lib/postgresql/*/bin; {PG_INSTALL_HINT}")
@@ -151,23 +162,26 @@ class LocalProvider(Provider):
     name = "local"
 
     def __init__(self) -> None:
-        self._bindir: Path | None = None
+        self._bindirs: dict[int | None, Path] = {}
 
     def describe(self) -> str:
         return "local binaries (initdb/postgres, redis-server) on free ports"
 
     @property
     def bindir(self) -> Path:
-        if self._bindir is None:
-            self._bindir = find_pg_bindir()
-        return self._bindir
+        return self.bindir_for(None)
 
-    def pg_version(self) -> str:
-        return _version(str(self.bindir / "postgres"), r"(\d+(?:\.\d+)?)")
+    def bindir_for(self, major: int | None) -> Path:
+        if major not in self._bindirs:
+            self._bindirs[major] = find_pg_bindir(major)
+        return self._bindirs[major]
 
-    def _template(self, user: pwd.struct_passwd | None) -> Path:
+    def pg_version(self, major: int | None = None) -> str:
+        return _version(str(self.bindir_for(major) / "postgres"), r"(\d+(?:\.\d+)?)")
+
+    def _template(self, user: pwd.struct_passwd | None, bindir: Path) -> Path:
         """An initdb'ed data directory, made once per machine and copied for each server."""
-        major = self.pg_version().split(".")[0]
+        major = _version(str(bindir / "postgres"), r"(\d+(?:\.\d+)?)").split(".")[0]
         cache = _cache_dir(user)
         cache.mkdir(parents=True, exist_ok=True)
         template = cache / f"pgdata-{major}-{user.pw_name if user else os.getuid()}"
@@ -177,7 +191,7 @@ class LocalProvider(Provider):
                 if user:
                     os.chown(staging, user.pw_uid, user.pw_gid)
                 data = staging / "data"
-                _run([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A",
+                _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A",
                       "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
                      user, staging / "initdb.log")
                 shutil.rmtree(template, ignore_errors=True)
@@ -186,15 +200,16 @@ class LocalProvider(Provider):
         return template
 
     @contextmanager
-    def postgres(self) -> Iterator[PostgresServer]:
+    def postgres(self, major: int | None = None) -> Iterator[PostgresServer]:
+        bindir = self.bindir_for(major)
         user = _server_user()
         root = Path(tempfile.mkdtemp(prefix="rg-pg-"))
         try:
             if user:
                 os.chown(root, user.pw_uid, user.pw_gid)
             data = root / "data"
-            subprocess.run(["cp", "-a", str(self._template(user)), str(data)], check=True)
-            server = self._start_postgres(root, data, user)
+            subprocess.run(["cp", "-a", str(self._template(user, bindir)), str(data)], check=True)
+            server = self._start_postgres(root, data, user, bindir)
             try:
                 yield server
             finally:
@@ -202,8 +217,8 @@ class LocalProvider(Provider):
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _start_postgres(self, root: Path, data: Path, user: pwd.struct_passwd | None
-                        ) -> PostgresServer:
+    def _start_postgres(self, root: Path, data: Path, user: pwd.struct_passwd | None,
+                        bindir: Path) -> PostgresServer:
         import psycopg
 
         log = root / "postgres.log"
@@ -218,7 +233,7 @@ class LocalProvider(Provider):
                 except psycopg.OperationalError:
                     return False
 
-            cmd = [str(self.bindir / "postgres"), "-D", str(data), "-p", str(port),
+            cmd = [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
                    "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
                    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                    "-c", "shared_buffers=32MB", "-c", "max_connections=60",
@@ -227,14 +242,16 @@ class LocalProvider(Provider):
                 stop = _launch(cmd, ready=answers, stop_signal=signal.SIGINT,  # fast shutdown
                                abort_signal=signal.SIGQUIT, stdout=out, cwd="/", user=user)
             if stop is not None:
-                return PostgresServer("127.0.0.1", port, self.name, self.pg_version(), stop)
+                return PostgresServer("127.0.0.1", port, self.name,
+                                      _version(str(bindir / "postgres"), r"(\d+(?:\.\d+)?)"), stop)
             if "could not bind" not in "".join(iter_lines_tail(str(log), 20)):
                 break
         tail = " | ".join(iter_lines_tail(str(log), 3))
         raise ServerUnavailable(f"postgres did not start within {START_TIMEOUT_S:g}s: {tail}")
 
     @contextmanager
-    def redis(self) -> Iterator[RedisServer]:
+    def redis(self, rdb: Path | None = None, databases: int | None = None
+              ) -> Iterator[RedisServer]:
         import redis as redis_lib
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -260,6 +277,11 @@ class LocalProvider(Provider):
                 cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                        "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
                        "--protected-mode", "no", "--logfile", str(log)]
+                if databases:
+                    cmd += ["--databases", str(databases)]
+                if rdb is not None:  # loaded at start: redis reads <dir>/<dbfilename>
+                    shutil.copyfile(rdb, root / "snapshot.rdb")
+                    cmd += ["--dbfilename", "snapshot.rdb"]
                 try:
                     stop = _launch(cmd, ready=answers, stop_signal=signal.SIGTERM,
                                    abort_signal=signal.SIGKILL, stdout=subprocess.DEVNULL,
