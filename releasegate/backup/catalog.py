@@ -169,6 +169,7 @@ SEQUENCE_VALUES = f"""
 
 
 Catalog = dict[str, dict[str, str]]
+OF_TABLE = frozenset({"column", "constraint", "trigger", "policy"})  # named schema.table.object
 
 
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
@@ -205,9 +206,15 @@ class CatalogDiff:
     def summary(self, limit: int = 4) -> str:
         """'missing table public.jobs; changed index public.ix (+2 more)' — one line."""
         parts: list[str] = []
+        gone = set(self.missing.get("table", []))
         for word, found in (("missing", self.missing), ("changed", self.changed),
                             ("unexpected", self.extra)):
-            for kind, names in found.items():
+            for kind, all_names in found.items():
+                # the columns, constraints, triggers and policies of a missing table go with it
+                names = [n for n in all_names if kind not in OF_TABLE
+                         or n.rsplit(".", 1)[0] not in gone]
+                if not names:
+                    continue
                 shown = ", ".join(names[:limit]) + (f" (+{len(names) - limit} more)"
                                                      if len(names) > limit else "")
                 parts.append(f"{word} {kind} {shown}")
@@ -217,8 +224,9 @@ class CatalogDiff:
 def compare_catalogs(source: Mapping[str, Mapping[str, str]],
                      restored: Mapping[str, Mapping[str, str]]) -> CatalogDiff:
     diff = CatalogDiff()
-    for kind, objects in source.items():
-        got = restored.get(kind, {})
+    kinds = [k for k in CATALOG_QUERIES if k in source] + sorted(set(source) - set(CATALOG_QUERIES))
+    for kind in kinds:  # the same order every time: tables before their columns and indexes
+        objects, got = source[kind], restored.get(kind, {})
         diff.compared[kind] = len(objects)
         missing = sorted(set(objects) - set(got))
         extra = sorted(set(got) - set(objects))
@@ -324,7 +332,8 @@ class CountDiff:
         def show(value: int | None) -> str:
             return "missing" if value is None else str(value)
 
-        items = [f"{t} {show(r)} rows restored, {show(e)} expected"
+        items = [f"{t} not restored ({show(e)} rows expected)" if r is None else
+                 f"{t} {r} rows restored, {show(e)} expected"
                  for t, (e, r) in list(self.tables.items())[:limit]]
         items += [f"sequence {s} at {show(r)}, expected at least {show(e)}"
                   for s, (e, r) in list(self.sequences.items())[:max(0, limit - len(items))]]

@@ -24,6 +24,16 @@ import psycopg
 from releasegate.backup.files import first_error
 
 REVISION = re.compile(r"^([0-9a-zA-Z_]+)(?: \(.*\))?\s*$")
+PYTHON_ERROR = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Failure)\b.*?: \S")
+
+
+def error_line(stderr: str) -> str:
+    """The exception line of a failed alembic run (its traceback's last 'XError: …' line), not
+    SQLAlchemy's 'Background on this error' footer."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    found = [ln for ln in lines if PYTHON_ERROR.match(ln)]
+    line = found[-1] if found else first_error(stderr)
+    return line if len(line) <= 300 else line[:299] + "…"
 
 
 @dataclass
@@ -118,20 +128,20 @@ def rehearse_migrations(cfg: AlembicConfig, replica_dsn: str) -> AlembicResult:
 
         heads = run("heads")
         if heads.returncode != 0:
-            result.error = f"alembic heads failed: {first_error(heads.stderr)}"
+            result.error = f"alembic heads failed: {error_line(heads.stderr)}"
             return result
         result.heads = _revisions(heads.stdout)
         result.expected = [cfg.expected_head] if cfg.expected_head else result.heads
         current = run("current")
         if current.returncode != 0:
-            result.error = f"alembic current failed: {first_error(current.stderr)}"
+            result.error = f"alembic current failed: {error_line(current.stderr)}"
             return result
         result.current = _revisions(current.stdout)
         result.stored = _stored_versions(replica_dsn)
         before = result.stored
         down = run("downgrade", "-1")
         result.downgrade = Step([*cfg.command, "downgrade", "-1"], down.returncode == 0,
-                                "" if down.returncode == 0 else first_error(down.stderr),
+                                "" if down.returncode == 0 else error_line(down.stderr),
                                 _stored_versions(replica_dsn))
         if result.downgrade.ok and before and result.downgrade.version_after == before:
             result.downgrade.ok = False
@@ -142,7 +152,7 @@ def rehearse_migrations(cfg: AlembicConfig, replica_dsn: str) -> AlembicResult:
             return result
         up = run("upgrade", "head")
         result.upgrade = Step([*cfg.command, "upgrade", "head"], up.returncode == 0,
-                              "" if up.returncode == 0 else first_error(up.stderr),
+                              "" if up.returncode == 0 else error_line(up.stderr),
                               _stored_versions(replica_dsn))
         if result.upgrade.ok and sorted(result.upgrade.version_after) != sorted(result.heads):
             result.upgrade.ok = False

@@ -117,11 +117,13 @@ def rehearse_redis(url: str, provider: Provider, *, sample_keys: int = 200,
         if not result.snapshot["ok"]:
             live.close()
             return result
-        verify = run_tool([check_rdb, str(rdb)], env, timeout_s)
+        verify = run_tool([check_rdb, str(rdb)], env, timeout_s, merge_stdout=True)
         said = [ln for ln in verify.stderr_tail if ln.strip()]
         ok_line = next((ln for ln in said if "RDB looks OK" in ln), "")
-        result.check = {"ok": (verify.ok and bool(ok_line)) or verify.ok,
-                        "line": ok_line or (verify.error or first_error("\n".join(said))),
+        bad_line = next((ln for ln in said if "RDB ERROR" in ln or "error" in ln.lower()), "")
+        result.check = {"ok": verify.ok and bool(ok_line),
+                        "line": ok_line if verify.ok and ok_line else (
+                            bad_line or verify.error or first_error("\n".join(said))),
                         "argv": ["redis-check-rdb", "snapshot.rdb"]}
         if not result.check["ok"]:
             live.close()

@@ -45,9 +45,9 @@ from releasegate.backup.files import (
 )
 from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
 from releasegate.backup.runner import Progress, ToolRun, human_bytes, libpq_env, run_tool
-from releasegate.backup.tools import PgTools, ToolMissing
+from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
 from releasegate.errors import ReleasegateError, ServerUnavailable
-from releasegate.servers import PostgresServer, Provider
+from releasegate.servers import PostgresServer, Provider, get_provider
 
 READ_CHUNK = 1 << 20
 
@@ -67,7 +67,7 @@ class Query:
 class Options:
     """How to rehearse (the profile's backup.restore section, resolved)."""
 
-    provider: Provider
+    provider: Provider | None = None  # where restore targets come from (None: get_provider())
     jobs: int = 2
     timeout_s: float = 3600.0
     statement_timeout_s: float = 300.0
@@ -262,7 +262,7 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
         expectation = Expectation(None, {}, None, "nothing: no counts recorded beside the backup "
                                   "and no source DSN", 0.0)
     try:
-        tools = PgTools.for_server(major or _newest_client_major())
+        tools = PgTools.for_server(major or newest_client_major())
     except ToolMissing as exc:
         return _failed(result, "tool", str(exc))
     _restore_and_compare(result, backup, major or tools.major, database or "restored", tools,
@@ -282,7 +282,7 @@ def _dump_facts(backup: BackupFile, recorded: Mapping[str, Any] | None
         version = check_plain(backup.path, gz=backup.format == "plain-gzip").server_version
     elif version is None and backup.format in ("custom", "directory", "tar"):
         try:
-            tools = PgTools.for_server(_newest_client_major())
+            tools = PgTools.for_server(newest_client_major())
             _code, lines, _err = list_archive(tools.pg_restore, backup.path, 60)
             header = toc_header(lines)
             version, database = header.get("server_version"), database or header.get("dbname")
@@ -290,17 +290,6 @@ def _dump_facts(backup: BackupFile, recorded: Mapping[str, Any] | None
             pass
     major = int(version.split(".")[0]) if version and version.split(".")[0].isdigit() else None
     return major, database, version
-
-
-def _newest_client_major() -> int:
-    from releasegate.backup.tools import _candidates, tool_version
-
-    majors = [tool_version(str(p))[:1] for p in _candidates("pg_restore", None)]
-    found = [m[0] for m in majors if m]
-    if not found:
-        raise ToolMissing("pg_restore not found: apt-get install -y postgresql-client, or set "
-                          "RELEASEGATE_PG_BINDIR")
-    return max(found)
 
 
 def _read_live(dsn: str, options: Options) -> dict[str, Any]:
@@ -334,11 +323,11 @@ def _restore_and_compare(result: Rehearsal, backup: BackupFile, major: int, data
     progress = Progress(f"restore {result.kind}", _say(options))
     started = time.monotonic()
     try:
-        server_cm = options.provider.postgres(major)
-        with server_cm as server:
-            result.server = {"provider": options.provider.describe(), "version": server.version,
+        provider = options.provider or get_provider()
+        with provider.postgres(major) as server:
+            result.server = {"provider": provider.describe(), "version": server.version,
                              "major": major, "start_s": round(time.monotonic() - started, 3)}
-            progress.say("throwaway server up", f"{options.provider.name}, Postgres "
+            progress.say("throwaway server up", f"{provider.name}, Postgres "
                                                 f"{server.version}", force=True)
             _restore_into(result, server, backup, database, tools, options, progress)
             if not result.restored:

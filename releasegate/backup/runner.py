@@ -96,29 +96,34 @@ class ToolRun:
 def run_tool(argv: list[str], env: Mapping[str, str], timeout_s: float, *,
              on_line: Callable[[str], None] | None = None,
              tick: Callable[[], None] | None = None,
-             feed: Iterator[bytes] | None = None, tick_s: float = 0.5) -> ToolRun:
+             feed: Iterator[bytes] | None = None, tick_s: float = 0.5,
+             merge_stdout: bool = False) -> ToolRun:
     """Run one tool to the end (or ``timeout_s``), reading stderr as it comes.
 
     ``feed`` is written to its stdin (a plain dump into psql); ``tick`` is called every
     ``tick_s`` while it runs (progress). Ctrl-C or a timeout kills the whole process group.
+    ``merge_stdout`` reads stdout with stderr (redis-check-rdb reports on stdout).
     """
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=50)
     errors: list[str] = []
-    proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(argv, env=dict(env),
+                            stdout=subprocess.PIPE if merge_stdout else subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if merge_stdout else subprocess.PIPE,
                             stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
                             start_new_session=True)
 
     def read_stderr(stream: IO[bytes]) -> None:
         for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip()
+            line = raw.decode("utf-8", "replace").rstrip()[:500]
             tail.append(line)
             if ("error:" in line or "ERROR:" in line or "FATAL:" in line) and len(errors) < 5:
                 errors.append(line)
             if on_line is not None:
                 on_line(line)
 
-    reader = threading.Thread(target=read_stderr, args=(proc.stderr,), daemon=True)
+    reader = threading.Thread(target=read_stderr, daemon=True,
+                              args=(proc.stdout if merge_stdout else proc.stderr,))
     reader.start()
     writer = None
     if feed is not None:

@@ -96,3 +96,14 @@ def redis_tool(name: str) -> str:
     if path is None:
         raise ToolMissing(f"{name} not found on PATH: apt-get install -y redis-tools")
     return path
+
+
+def newest_client_major() -> int:
+    """The newest major of pg_restore installed (it reads archives of every older major)."""
+    found = [tool_version(str(p))[:1] for p in _candidates("pg_restore", None)
+             if os.access(p, os.X_OK)]
+    majors = [m[0] for m in found if m]
+    if not majors:
+        raise ToolMissing("pg_restore not found: apt-get install -y postgresql-client, or set "
+                          "RELEASEGATE_PG_BINDIR to its bin directory")
+    return max(majors)

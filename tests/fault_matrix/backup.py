@@ -1,0 +1,69 @@
+"""Fault matrix rows of the backup area (runs `-m backup` against the backup part)."""
+
+from __future__ import annotations
+
+from tests.fault_matrix import Row
+
+PARTS = ("backup",)
+
+
+def backup_row(faults: str, exit_code: int, verdict: str, failing: dict[str, str]) -> Row:
+    return Row(faults, exit_code, verdict, failing, markers="backup", parts=PARTS)
+
+
+def after_failed_restore(kind: str, reason: str) -> dict[str, str]:
+    """Every check that judges a restore fails with the restore's own error line."""
+    checks = ("test_restore_succeeds", "test_restored_objects_match",
+              "test_restored_row_counts_match", "test_restore_within_rto",
+              "test_post_restore_queries")
+    return {f"{check}[{kind}]": reason for check in checks}
+
+
+ROWS: list[Row] = [
+    backup_row("", 0, "GO", {}),
+    backup_row("backup_truncated", 2, "ROLLBACK", {
+        "test_latest_backup_is_complete": "lists, but does not read through: pg_restore: error: "
+                                          "could not read from input file: end of file",
+        **after_failed_restore("latest", "into a throwaway Postgres 15 failed: pg_restore: error:"),
+    }),
+    backup_row("backup_missing_table", 2, "ROLLBACK", {
+        "test_restored_objects_match[latest]": "missing table app.domain_signals;",
+        "test_restored_objects_match[fresh]": "differs from the dump's own snapshot: missing table "
+                                              "app.domain_signals;",
+        "test_restored_row_counts_match[latest]": "app.domain_signals not restored (150 rows expected)",
+        "test_restored_row_counts_match[fresh]": "app.domain_signals not restored (150 rows expected)",
+        "test_pre_deploy_dump_holds_named_tables": "does not hold exactly public.incidents, "
+                                                   "public.jobs: missing public.jobs",
+    }),
+    backup_row("backup_stale", 2, "ROLLBACK", {
+        "test_latest_backup_is_recent": "is 30.0 h old, over the 26 h limit",
+    }),
+    backup_row("backup_retention_violated", 4, "INVESTIGATE", {
+        "test_backup_retention_kept": "1 backup(s) older than 7 days kept (oldest backup_",
+    }),
+    backup_row("backup_needs_missing_role", 2, "ROLLBACK", after_failed_restore(
+        "latest", 'ERROR:  role "hunter_owner" does not exist')),
+    backup_row("backup_counts_differ", 2, "ROLLBACK", {
+        "test_restored_row_counts_match[latest]": "public.audit_log 0 rows restored, 300 expected",
+        "test_restored_row_counts_match[fresh]": "(expected from the dump's own snapshot): "
+                                                 "public.audit_log 0 rows restored, 300 expected",
+    }),
+    backup_row("restore_slow", 4, "INVESTIGATE", {
+        "test_restore_within_rto[latest]": "over the RTO of 3s (backup.restore.rto_min)",
+        "test_restore_within_rto[fresh]": "over the RTO of 3s (backup.restore.rto_min)",
+    }),
+    backup_row("redis_snapshot_refused", 4, "INVESTIGATE", {
+        "test_redis_snapshot_is_valid": "no Redis snapshot: SYNC with master failed: -NOPERM",
+        "test_redis_snapshot_restores_same_keys": "no verified Redis snapshot to restore: SYNC with "
+                                                  "master failed: -NOPERM",
+    }),
+    backup_row("alembic_not_at_head", 2, "ROLLBACK", {
+        "test_alembic_current_is_head": "alembic current on the restored fresh replica is 0001, "
+                                        "expected 0002",
+    }),
+    backup_row("alembic_downgrade_broken", 2, "ROLLBACK", {
+        "test_alembic_downgrade_and_upgrade": "`alembic downgrade -1` on the restored fresh replica "
+                                              'failed: sqlalchemy.exc.ProgrammingError: '
+                                              '(psycopg.errors.UndefinedColumn) column "summary_text"',
+    }),
+]
