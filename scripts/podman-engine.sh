@@ -14,7 +14,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="${RELEASEGATE_PODMAN_DIR:-/tmp/releasegate-podman}"
-pg_image="${RELEASEGATE_POSTGRES_IMAGE:-localhost/releasegate-postgres:15}"
+# {major} is filled in per rehearsal (the source's major); Debian bookworm ships Postgres 15.
+pg_template="${RELEASEGATE_POSTGRES_IMAGE:-localhost/releasegate-postgres:{major}}"
+pg_image="${pg_template//\{major\}/15}"
 redis_image="${RELEASEGATE_REDIS_IMAGE:-localhost/releasegate-redis:7}"
 suite="${RELEASEGATE_DEBIAN_SUITE:-bookworm}"
 mkdir -p "$dir"
@@ -102,7 +104,7 @@ CONTAINERS_CONF=$CONTAINERS_CONF
 TESTCONTAINERS_RYUK_DISABLED=true
 TESTCONTAINERS_CONNECTION_MODE=docker_host
 TC_HOST=127.0.0.1
-RELEASEGATE_POSTGRES_IMAGE=$pg_image
+RELEASEGATE_POSTGRES_IMAGE=$pg_template
 RELEASEGATE_REDIS_IMAGE=$redis_image
 ENV
   echo "$dir/env"
