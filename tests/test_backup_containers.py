@@ -25,7 +25,6 @@ from releasegate.servers.containers import ContainerProvider, docker_available
 from releasegate.servers.local import LocalProvider
 
 ENV_FILE = Path(os.environ.get("RELEASEGATE_PODMAN_ENV", "/tmp/releasegate-podman/env"))
-pytestmark = pytest.mark.xdist_group("containers")
 
 
 def _read_env(path: Path) -> dict[str, str]:

@@ -33,7 +33,7 @@ COUNTS_FORMAT = "releasegate-counts/1"
 READ_CHUNK = 1 << 20
 _IDENT = r'(?:"(?:[^"]|"")+"|[^\s.("]+)'
 TABLE_LINE = re.compile(rf"^CREATE (?:UNLOGGED )?TABLE (?P<name>{_IDENT}\.{_IDENT})")
-TOC_LINE = re.compile(r"^\d+; \d+ \d+ (?P<desc>[A-Z][A-Z ]*?) (?P<schema>\S+) (?P<name>.+?) (?P<owner>\S+)$")
+TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?P<rest>.+)$")
 
 
 @dataclass
@@ -205,23 +205,36 @@ def toc_header(lines: Iterable[str]) -> dict[str, str]:
 
 
 def archive_tables(lines: Iterable[str]) -> set[str]:
-    """schema.table of every TABLE entry in a pg_restore --list."""
+    """schema.table (names as they are, unquoted) of every TABLE entry in a pg_restore --list.
+
+    An entry reads "3390; 1259 16390 TABLE app companies owner"; TABLE DATA and TABLE ATTACH
+    entries are other kinds.
+    """
     tables: set[str] = set()
     for line in lines:
-        found = TOC_LINE.match(line.strip())
-        if found and found.group("desc") == "TABLE":
-            tables.add(f"{found.group('schema')}.{found.group('name')}")
+        found = TOC_TABLE.match(line.strip())
+        if not found or found.group("rest").startswith(("DATA ", "ATTACH ")):
+            continue
+        schema_and_name = found.group("rest").rsplit(" ", 1)[0]  # the owner is last
+        schema, _, name = schema_and_name.partition(" ")
+        tables.add(f"{schema}.{name}")
     return tables
 
 
+def unquote_qualified(text: str) -> str:
+    """'"müşteri"."sipariş"' -> 'müşteri.sipariş' (how pg_restore --list and profiles name it)."""
+    parts = re.findall(r'"((?:[^"]|"")+)"|([^."]+)', text)
+    return ".".join((quoted.replace('""', '"') if quoted else plain) for quoted, plain in parts)
+
+
 def plain_tables(path: Path, gz: bool = False) -> set[str]:
-    """schema.table of every CREATE TABLE in a plain dump (streamed, any size)."""
+    """schema.table (unquoted) of every CREATE TABLE in a plain dump (streamed, any size)."""
     tables: set[str] = set()
     for raw in _plain_lines(path, gz):
         if raw.startswith(b"CREATE "):
             found = TABLE_LINE.match(raw.decode("utf-8", "replace"))
             if found:
-                tables.add(found.group("name"))
+                tables.add(unquote_qualified(found.group("name")))
     return tables
 
 
