@@ -134,6 +134,7 @@ def check_plain(path: Path, gz: bool = False) -> Completeness:
                 line = fh.readline()
                 if not line:
                     break
+                tail = (tail + line)[-4096:]  # a short dump is all head: its footer is in here
                 text = line.decode("utf-8", "replace")
                 head.append(text)
                 found = re.search(r"Dumped from database version (\S+)", text)

@@ -45,10 +45,9 @@ def _candidates(name: str, major: int | None) -> list[Path]:
         found.append(Path(os.environ["RELEASEGATE_PG_BINDIR"]) / name)
     if major is not None:
         found.append(Path(f"/usr/lib/postgresql/{major}/bin") / name)
-    else:
-        found += sorted((Path(p) for p in glob.glob(f"/usr/lib/postgresql/*/bin/{name}")),
-                        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
-                        reverse=True)
+    # every installed major, newest first: a newer pg_dump also dumps an older server
+    found += sorted((Path(p) for p in glob.glob(f"/usr/lib/postgresql/*/bin/{name}")),
+                    key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0, reverse=True)
     on_path = shutil.which(name)
     if on_path:
         found.append(Path(os.path.realpath(on_path)))
