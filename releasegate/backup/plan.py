@@ -39,12 +39,9 @@ class BackupPlan:
     # --- profile --------------------------------------------------------------------------------
 
     def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.section
-        for part in dotted.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return node
+        """backup.<dotted> from the profile, or ``default`` when it is not set."""
+        value = self.target.section(f"backup.{dotted}")
+        return default if value is None else value
 
     def path(self, value: str) -> str:
         """A profile path, relative to the profile file's directory."""
