@@ -127,7 +127,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\n{'size':>8} {'db MB':>8} {'floor s':>8} {'rg s':>8} {'ratio':>6} {'s/GB':>6}  load")
-    for row, gb in zip(rows_out, per_gb):
+    for row, gb in zip(rows_out, per_gb, strict=True):
         print(f"{row['size_mb']:>6}MB {row['database_bytes'] / 1048576:>8.0f} {row['floor_s']:>8.1f} "
               f"{row['releasegate_s']:>8.1f} {row['ratio']:>6.2f} {gb:>6.1f}  "
               f"{row['releasegate'][-1]['load']}")

@@ -22,7 +22,8 @@ def profile(tmp_path, backup: dict, **env: str):
     ({"restore": {"provider": "kubernetes"}}, "backup.restore.provider: 'kubernetes' is not one of"),
     ({"pre_deploy": {"path": "x.sql", "tables": []}}, "backup.pre_deploy.tables: [] should be non-empty"),
     ({"source": {}}, "backup.source: 'dsn' is a required property"),
-    ({"alembic": {"config": "a.ini", "url_env": "not a var"}}, "backup.alembic.url_env: 'not a var' does not match"),
+    ({"alembic": {"config": "a.ini", "url_env": "not a var"}},
+     "backup.alembic.url_env: 'not a var' does not match"),
 ])
 def test_the_section_is_strict(tmp_path, backup, where):
     with pytest.raises(ProfileError) as caught:
