@@ -19,7 +19,6 @@ failure and Ctrl-C included. Nothing is ever restored into the source. The resul
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
@@ -44,7 +43,7 @@ from releasegate.backup.files import (
     write_counts_file,
 )
 from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
-from releasegate.backup.runner import Progress, ToolRun, human_bytes, libpq_env, run_tool
+from releasegate.backup.runner import Background, Progress, human_bytes, libpq_env, run_tool
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
 from releasegate.errors import ReleasegateError, ServerUnavailable
 from releasegate.servers import PostgresServer, Provider, get_provider
@@ -141,14 +140,10 @@ class SourceSession:
             self.conn.close()
 
 
-def _say(options: Options) -> Callable[[str], None] | None:
-    return options.progress
-
-
 def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
     """Dump the source now (pg_dump --snapshot), count inside that snapshot, restore, compare."""
     result = Rehearsal("fresh")
-    progress = Progress("fresh dump", _say(options))
+    progress = Progress("fresh dump", options.progress)
     with ExitStack() as stack:
         try:
             session = SourceSession(source_dsn, options)
@@ -176,26 +171,24 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
             if "dumping contents of table" in line:
                 tables_dumped[0] += 1
 
-        dump_run: list[ToolRun] = []
-        dumper = threading.Thread(target=lambda: dump_run.append(run_tool(
-            argv, libpq_env(source_dsn), options.timeout_s, on_line=on_line)), daemon=True)
-        dumper.start()
+        dumper = Background(argv, libpq_env(source_dsn), options.timeout_s, on_line=on_line)
+        stack.callback(dumper.stop)  # an early return or Ctrl-C: pg_dump does not run on
         # Inside the same snapshot, while pg_dump reads it: the catalog, then every table's rows.
         try:
             source_catalog = cat.read_catalog(session.conn)
             skipped = cat.skipped_kinds(session.conn)
             expected = cat.count_rows(session.conn)
         except psycopg.Error as exc:
-            dumper.join()
             return _failed(result, "source", f"cannot read the source in its snapshot: "
                                              f"{cat.first_line(exc)}")
-        while dumper.is_alive():
-            dumper.join(0.5)
+        while dumper.alive():
+            dumper.wait(0.5)
             size = dump_path.stat().st_size if dump_path.exists() else 0
             progress.say("pg_dump", f"{tables_dumped[0]} of {len(expected.tables)} tables, "
                                     f"{human_bytes(size)} written")
         session.close()  # pg_dump is done with the snapshot
-        run = dump_run[0]
+        run = dumper.wait()
+        assert run is not None
         result.source["counted_as"] = expected.counted_as
         result.dump.update(ok=run.ok, error=run.error, duration_s=round(run.duration_s, 3),
                            size_bytes=dump_path.stat().st_size if dump_path.exists() else 0)
@@ -320,7 +313,7 @@ def _workdir(stack: ExitStack, options: Options) -> Path:
 def _restore_and_compare(result: Rehearsal, backup: BackupFile, major: int, database: str,
                          tools: PgTools, expect: Expectation, options: Options) -> None:
     """Start the throwaway server, restore, compare, query; the server is gone on return."""
-    progress = Progress(f"restore {result.kind}", _say(options))
+    progress = Progress(f"restore {result.kind}", options.progress)
     started = time.monotonic()
     try:
         provider = options.provider or get_provider()
@@ -512,19 +505,19 @@ def record_dump(source_dsn: str, out: Path, options: Options,
         argv = [tools.pg_dump, f"-F{dump_format}", f"--snapshot={session.snapshot}",
                 f"--lock-wait-timeout={int(options.lock_wait_timeout_s * 1000)}",
                 *options.dump_args, "-f", str(out)]
-        holder: list[ToolRun] = []
-        dumper = threading.Thread(target=lambda: holder.append(
-            run_tool(argv, libpq_env(source_dsn), options.timeout_s)), daemon=True)
-        dumper.start()
-        recorded = {"taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "database": session.database, "server_version": session.version,
-                    "catalog": cat.read_catalog(session.conn),
-                    "skipped": cat.skipped_kinds(session.conn),
-                    **cat.count_rows(session.conn).as_dict()}
-        dumper.join()
+        dumper = Background(argv, libpq_env(source_dsn), options.timeout_s)
+        try:
+            recorded = {"taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "database": session.database, "server_version": session.version,
+                        "catalog": cat.read_catalog(session.conn),
+                        "skipped": cat.skipped_kinds(session.conn),
+                        **cat.count_rows(session.conn).as_dict()}
+            run = dumper.wait()
+        finally:
+            dumper.stop()
     finally:
         session.close()
-    if not holder or not holder[0].ok:
-        raise ReleasegateError(f"pg_dump failed: {holder[0].error if holder else 'no result'}")
+    if run is None or not run.ok:
+        raise ReleasegateError(f"pg_dump failed: {run.error if run else 'no result'}")
     write_counts_file(counts_path(out, options.counts_suffix), recorded)
     return recorded

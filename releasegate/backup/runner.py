@@ -79,6 +79,33 @@ def human_bytes(size: float) -> str:
     return f"{size:.1f} TB"  # pragma: no cover
 
 
+class Background:
+    """One tool run in a thread (pg_dump while the same snapshot is counted); ``stop()`` kills it
+    when the caller gives up or is interrupted, so nothing keeps reading the source behind us."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str], timeout_s: float,
+                 on_line: Callable[[str], None] | None = None) -> None:
+        self.cancel = threading.Event()
+        self.result: ToolRun | None = None
+
+        def run() -> None:
+            self.result = run_tool(argv, env, timeout_s, on_line=on_line, cancel=self.cancel)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def wait(self, seconds: float | None = None) -> ToolRun | None:
+        self.thread.join(seconds)
+        return self.result
+
+    def stop(self) -> None:
+        self.cancel.set()
+        self.thread.join(15)
+
+
 @dataclass
 class ToolRun:
     """How a client tool ended: exit code, its own error line, how long it took."""
@@ -97,12 +124,13 @@ def run_tool(argv: list[str], env: Mapping[str, str], timeout_s: float, *,
              on_line: Callable[[str], None] | None = None,
              tick: Callable[[], None] | None = None,
              feed: Iterator[bytes] | None = None, tick_s: float = 0.5,
-             merge_stdout: bool = False) -> ToolRun:
+             merge_stdout: bool = False, cancel: threading.Event | None = None) -> ToolRun:
     """Run one tool to the end (or ``timeout_s``), reading stderr as it comes.
 
     ``feed`` is written to its stdin (a plain dump into psql); ``tick`` is called every
     ``tick_s`` while it runs (progress). Ctrl-C or a timeout kills the whole process group.
-    ``merge_stdout`` reads stdout with stderr (redis-check-rdb reports on stdout).
+    ``merge_stdout`` reads stdout with stderr (redis-check-rdb reports on stdout). ``cancel``
+    set from another thread (the caller was interrupted) kills it too.
     """
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=50)
@@ -129,11 +157,15 @@ def run_tool(argv: list[str], env: Mapping[str, str], timeout_s: float, *,
     if feed is not None:
         writer = threading.Thread(target=_feed, args=(proc.stdin, feed), daemon=True)
         writer.start()
-    timed_out = False
+    timed_out = cancelled = False
     try:
         while proc.poll() is None:
             if time.monotonic() - started > timeout_s:
                 timed_out = True
+                _kill(proc)
+                break
+            if cancel is not None and cancel.is_set():
+                cancelled = True
                 _kill(proc)
                 break
             if tick is not None:
@@ -151,6 +183,8 @@ def run_tool(argv: list[str], env: Mapping[str, str], timeout_s: float, *,
     if timed_out:
         return ToolRun(124, f"{name}: error: did not finish within {timeout_s:g}s (killed)",
                        duration, list(tail))
+    if cancelled:
+        return ToolRun(130, f"{name}: interrupted (killed)", duration, list(tail))
     code = proc.returncode if proc.returncode is not None else -1
     error = "" if code == 0 else (errors[0] if errors else first_error("\n".join(tail))
                                   if tail else f"{name} exited {code}")
