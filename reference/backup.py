@@ -49,8 +49,14 @@ FAULTS = (
           "004 Database Backup"),
     Fault("backup_retention_violated", "a 40-day-old backup is still kept (cleanup step broken)",
           "001 §6.3 Backup Automation"),
-    Fault("backup_needs_missing_role", "the newest backup is a plain dump taken without "
-          "--no-owner: restoring it needs role hunter_owner", "001 §6.3 Backup Command Option A"),
+    Fault("backup_empty", "the newest backup is 0 bytes (pg_dump > file failed at once)",
+          "001 §6.3 Backup Verification"),
+    Fault("backup_needs_missing_role", "objects tied to role hunter_owner: the newest backup is "
+          "a plain dump without --no-owner, and an RLS policy names the role, so no restore "
+          "works without it", "001 §6.3 Backup Command Option A"),
+    Fault("companies_emptied", "app.companies was emptied by a bad release: every backup copies "
+          "the empty table, the post-restore verification query notices",
+          "001 §6.3 Restore Dry-Run step 3"),
     Fault("backup_counts_differ", "the backup job skips a table's rows "
           "(--exclude-table-data=public.audit_log): row counts differ after restore",
           "001 §6.3 'data counts match'"),
@@ -99,7 +105,11 @@ def create_fixture(server: PostgresServer, rows: int, faults: frozenset[str] = f
                 CREATE INDEX slow_things_key ON app.slow_things (app.slow_key(id));""")
         if "backup_needs_missing_role" in faults:
             conn.execute("CREATE ROLE hunter_owner; ALTER TABLE public.incidents OWNER TO "
-                         "hunter_owner; ALTER TABLE public.jobs OWNER TO hunter_owner")
+                         "hunter_owner; ALTER TABLE public.jobs OWNER TO hunter_owner; "
+                         "CREATE POLICY owner_sees_all ON app.tenant_notes TO hunter_owner "
+                         "USING (true)")
+        if "companies_emptied" in faults:
+            conn.execute("TRUNCATE app.companies CASCADE")
         if "alembic_not_at_head" in faults:
             conn.execute("ALTER TABLE public.release_notes DROP COLUMN summary; "
                          "UPDATE public.alembic_version SET version_num = '0001'")
@@ -149,6 +159,8 @@ def make_backups(root: Path, dsn: str, faults: frozenset[str]) -> dict[str, Any]
     else:
         latest = backups / f"{name}.dump"
         record_dump(dsn, latest, options)
+    if "backup_empty" in faults:  # the job's `pg_dump > file` could not even connect
+        (backups / f"backup_{now:%Y%m%d}_235959.sql").write_bytes(b"")
     if "backup_truncated" in faults:
         size = latest.stat().st_size
         with open(latest, "r+b") as fh:

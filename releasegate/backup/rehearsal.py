@@ -398,8 +398,8 @@ def _restore_into(result: Rehearsal, server: PostgresServer, backup: BackupFile,
                   "-f", str(backup.path)] if fmt == "plain" else
                  ["sh", "-c", f"gunzip -c {backup.path} | psql -X -v ON_ERROR_STOP=1 -d REPLICA_URL"])
     else:
-        result.restore = {"ok": False, "error": f"{backup.path.name} is not a pg_dump file "
-                                                "(neither plain SQL nor an archive)"}
+        result.restore = {"ok": False, "format": fmt, "error": f"{backup.path.name} is not a "
+                          "pg_dump file (neither plain SQL nor an archive)"}
         return
     restored_bytes = _database_size(server.dsn(database)) if run.ok else 0
     result.restore = {

@@ -48,8 +48,8 @@ def test_latest_backup_is_complete(backup):
     latest = backup.latest_file()
     result = backup.completeness(latest)
     if not result.ok:
-        raise CheckFailed(f"{latest.path.name} ({latest.format}, {latest.size} bytes) "
-                          f"{result.detail}")
+        what = f" ({latest.format}, {latest.size} bytes)" if latest.size else ""
+        raise CheckFailed(f"{latest.path.name}{what} {result.detail}")
 
 
 @pytest.mark.runbook("001", "§6.3", "backup automation keeps the last N days "

@@ -41,8 +41,28 @@ ROWS: list[Row] = [
     backup_row("backup_retention_violated", 4, "INVESTIGATE", {
         "test_backup_retention_kept": "1 backup(s) older than 7 days kept (oldest backup_",
     }),
-    backup_row("backup_needs_missing_role", 2, "ROLLBACK", after_failed_restore(
-        "latest", 'ERROR:  role "hunter_owner" does not exist')),
+    backup_row("backup_empty", 2, "ROLLBACK", {
+        "test_latest_backup_exists_and_not_empty": "is empty (0 bytes): the dump wrote nothing",
+        "test_latest_backup_is_complete": ".sql is empty (0 bytes)",
+        **after_failed_restore("latest", ".sql is not a pg_dump file (neither plain SQL nor an "
+                                         "archive)"),
+    }),
+    backup_row("backup_needs_missing_role", 2, "ROLLBACK", {
+        **after_failed_restore("latest", 'psql:<stdin>:242: ERROR:  role "hunter_owner" does not '
+                                         'exist'),
+        **after_failed_restore("fresh", 'pg_restore: error: could not execute query: ERROR:  '
+                                        'role "hunter_owner" does not exist'),
+        "test_alembic_current_is_head": 'restore of a fresh dump into a throwaway Postgres 15 '
+                                        'failed: pg_restore: error:',
+        "test_alembic_downgrade_and_upgrade": 'role "hunter_owner" does not exist',
+    }),
+    backup_row("companies_emptied", 2, "ROLLBACK", {
+        "test_post_restore_queries[latest]": "1 of 2 post-restore queries failed on the restored "
+                                             "latest backup: companies restored: returned 0, "
+                                             "expected '30'",
+        "test_post_restore_queries[fresh]": "on the restored fresh backup: companies restored: "
+                                            "returned 0, expected '30'",
+    }),
     backup_row("backup_counts_differ", 2, "ROLLBACK", {
         "test_restored_row_counts_match[latest]": "public.audit_log 0 rows restored, 300 expected",
         "test_restored_row_counts_match[fresh]": "(expected from the dump's own snapshot): "
