@@ -250,7 +250,7 @@ def profile(ctx: StackContext) -> dict[str, Any]:
                        "deploy_started_at": made["deploy_started_at"]},
         "redis": {"url": redis_url, "sample_keys": 50},
         "alembic": {"config": str(made["alembic"]), "command": [sys.executable, "-m", "alembic"],
-                    "url_env": "RG_BACKUP_ALEMBIC_URL"},
+                    "url_env": "RG_BACKUP_ALEMBIC_URL", "expected_head": "0002"},
     }}
 
 

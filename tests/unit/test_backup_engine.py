@@ -10,6 +10,7 @@ import gzip
 import os
 import shutil
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,9 +41,14 @@ QUIET = {"progress": lambda line: None}
 
 
 @pytest.fixture(scope="module")
-def source():
+def fixture_server():
     with LocalProvider().postgres() as server:
-        yield create_fixture(server, 120)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def source(fixture_server) -> str:
+    return create_fixture(fixture_server, 120)
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +368,47 @@ def test_libpq_env_keeps_the_password_off_the_command_line():
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"], env["PGSSLMODE"]) == \
         ("db.internal", "6543", "app", "shop", "require")
     assert env["PGPASSWORD"] == "s3cr@t"
+
+
+# --- alembic on a replica -------------------------------------------------------------------------
+
+
+def _replica(server, name: str) -> str:
+    """A copy of the fixture database standing in for a restored replica (the module's
+    fixture database must exist: ``source`` is requested by the tests)."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE backup_fixture')
+    return server.dsn(name)
+
+
+def test_alembic_round_trip_on_the_replica(fixture_server, source, tmp_path):
+    from reference.backup import alembic_project
+    from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
+
+    replica = _replica(fixture_server, "alembic_ok")
+    ini = alembic_project(tmp_path, frozenset())
+    result = rehearse_migrations(AlembicConfig(ini, (sys.executable, "-m", "alembic"),
+                                               url_env="RG_BACKUP_ALEMBIC_URL"), replica)
+    assert result.error == "" and result.heads == ["0002"] and result.current == ["0002"]
+    assert result.downgrade.ok and result.downgrade.version_after == ["0001"]
+    assert result.upgrade.ok and result.upgrade.version_after == ["0002"]
+
+
+def test_alembic_that_ignores_the_replica_url_is_caught(fixture_server, source, tmp_path):
+    """An env.py with its own URL would migrate another database: said, loudly."""
+    from reference.backup import alembic_project
+    from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
+
+    replica = _replica(fixture_server, "alembic_replica")
+    elsewhere = _replica(fixture_server, "alembic_elsewhere")
+    ini = alembic_project(tmp_path, frozenset())
+    env_py = ini.parent / "env.py"
+    env_py.write_text(env_py.read_text().replace(
+        'url = os.environ.get("RG_BACKUP_ALEMBIC_URL") or context.config.get_main_option('
+        '"sqlalchemy.url")', f'url = "{elsewhere.replace("postgresql://", "postgresql+psycopg://")}"'))
+    result = rehearse_migrations(AlembicConfig(ini, (sys.executable, "-m", "alembic"),
+                                               expected_head="0002"), replica)
+    assert not result.downgrade.ok
+    assert result.downgrade.error.startswith("alembic reported success but the replica's "
+                                             "alembic_version did not move")
+    assert result.upgrade is None
