@@ -343,17 +343,19 @@ class CountDiff:
 
 def compare_counts(expected: Counts, restored: Counts, tolerance_pct: float = 0.0) -> CountDiff:
     """Rows per table equal (or within ``tolerance_pct`` of the expected count); sequences at
-    least where they were (a sequence only moves forward, and pg_dump reads it after the count)."""
+    least where they were (a sequence only moves forward, and pg_dump reads it after the count)
+    — or, against a live source that has moved on, within the same tolerance below it."""
     diff = CountDiff()
+    slack = tolerance_pct / 100.0
     for table, want in expected.tables.items():
         got = restored.tables.get(table)
         diff.compared += 1
-        if got is None or abs(got - want) > want * tolerance_pct / 100.0:
+        if got is None or abs(got - want) > want * slack:
             diff.tables[table] = (want, got)
     for seq, want_seq in expected.sequences.items():
-        got_seq = restored.sequences.get(seq, -1) if seq in restored.sequences else -1
         if want_seq is None:
             continue
-        if got_seq == -1 or got_seq is None or got_seq < want_seq:
-            diff.sequences[seq] = (want_seq, None if got_seq == -1 else got_seq)
+        got_seq = restored.sequences.get(seq)
+        if seq not in restored.sequences or got_seq is None or got_seq < want_seq * (1 - slack):
+            diff.sequences[seq] = (want_seq, got_seq)
     return diff
