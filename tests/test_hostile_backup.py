@@ -137,3 +137,16 @@ def test_missing_or_too_old_client_tools_say_how_to_install_them():
     assert "\n" not in message
     tools = PgTools.for_server(10)  # a newer pg_dump dumps an older server
     assert tools.major >= 10
+
+
+def test_no_throwaway_server_says_what_to_do(tmp_path, source_server):
+    """The runner's problem, not the target's: one line that says what to do; nothing is
+    restored anywhere else instead, and the verdict is not GO."""
+    run = run_backup(tmp_path, {"source": {"dsn": source_server.dsn("backup_fixture")},
+                                "fresh": {}, "restore": {"provider": "docker"}},
+                     env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    message = run.failed()["test_restore_succeeds[fresh]"]
+    assert message == ("ServerUnavailable: no throwaway servers for the backup rehearsals "
+                       "(backup.restore.provider: docker): no Docker engine answers; unset "
+                       "RELEASEGATE_PROVIDER or use local"), message
+    assert run.summary["verdict"] == "ROLLBACK"  # a restore not rehearsed is not a GO

@@ -19,6 +19,7 @@ from releasegate.backup.files import BackupFile, find_backups
 from releasegate.backup.migrations import AlembicConfig
 from releasegate.backup.redis_snapshot import RedisRehearsal, rehearse_redis
 from releasegate.backup.rehearsal import Options, Query, Rehearsal, rehearse_fresh, rehearse_latest
+from releasegate.errors import ServerUnavailable
 from releasegate.profile import Target
 from releasegate.servers import Provider, get_provider
 
@@ -61,11 +62,15 @@ class BackupPlan:
 
     def provider(self) -> Provider:
         if self._provider is None:
-            self._provider = get_provider(
-                None if self.get("restore.provider", "auto") == "auto"
-                else self.get("restore.provider"),
-                postgres_image=self.get("restore.postgres_image"),
-                redis_image=self.get("restore.redis_image"))
+            choice = self.get("restore.provider", "auto")
+            try:
+                self._provider = get_provider(
+                    None if choice == "auto" else choice,
+                    postgres_image=self.get("restore.postgres_image"),
+                    redis_image=self.get("restore.redis_image"))
+            except ServerUnavailable as exc:
+                raise ServerUnavailable(f"no throwaway servers for the backup rehearsals "
+                                        f"(backup.restore.provider: {choice}): {exc}") from None
         return self._provider
 
     def alembic(self) -> AlembicConfig | None:
