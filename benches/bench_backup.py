@@ -79,9 +79,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the bench")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, per size")
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="MB",
+                        help="database sizes in MB (default 1024 512 256)")
     parser.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "backup.json")
     args = parser.parse_args()
-    sizes_mb = [50, 25, 12] if args.quick else [1024, 512, 256]
+    sizes_mb = args.sizes or ([50, 25, 12] if args.quick else [1024, 512, 256])
     provider = LocalProvider()
     rows_out = []
     with provider.postgres() as source, tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
