@@ -234,7 +234,9 @@ def before_app(ctx: StackContext) -> None:
 
 def profile(ctx: StackContext) -> dict[str, Any]:
     made = ctx.facts["backup"]
-    redis_url = ctx.redis.url.replace("redis://", f"redis://{REDIS_USER}:{REDIS_PASSWORD}@", 1)
+    # The backup user's own credentials (the redis part may have put a password on the default
+    # user: ctx.redis.url carries that one).
+    redis_url = f"redis://{REDIS_USER}:{REDIS_PASSWORD}@{ctx.redis.host}:{ctx.redis.port}/0"
     return {"backup": {
         "source": {"dsn": made["dsn"]},
         "files": {"path": str(made["backups"]), "max_age_h": 26,
