@@ -56,6 +56,9 @@ class ResultCollector:
             if report.when == "call":
                 result.outcome, result.message = "failed", data["message"]
                 result.remedy, result.cause = data.get("remedy"), data.get("cause")
+            elif data.get("bug"):
+                result.outcome = "error"
+                result.message = f"a bug in the check, not a verdict on the target: {data['message']}"
             elif result.outcome != "failed":
                 result.outcome = "error"
                 result.message = result.message or f"error in {report.when}: {data['message']}"

@@ -400,6 +400,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
     if getattr(report, "inconclusive", False):
         data["inconclusive"] = True
+    if report.when == "call" and report.failed and call.excinfo is not None \
+            and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        # Not a verdict on the target (those are CheckFailed/assert): a bug in the check. pytest,
+        # JUnit and pytest-html tell an error from a failure by the phase, so it is reported as
+        # the error it is everywhere, with the check's own one-line reason.
+        report.when = "setup"
+        data["bug"] = True
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         failure = call.excinfo.value
         if failure.remedy:

@@ -174,13 +174,14 @@ def test_live():
 @pytest.mark.runbook("001", "§6.1", "ready answers")
 @pytest.mark.severity("blocker", gate="readiness")
 def test_ready():
-    raise RuntimeError("connection refused")
+    from releasegate.errors import CheckFailed
+    raise CheckFailed("GET /healthz/ready: connection refused")
 ''')
     run = project.pytest("--verdict-exit-codes")
     assert run.returncode == 1, run.output
     ready = next(c for c in run.summary["checks"] if c["id"].endswith("::test_ready"))
     assert ready["outcome"] == "failed"
-    assert ready["message"] == "RuntimeError: connection refused"
+    assert ready["message"] == "GET /healthz/ready: connection refused"
 
 
 def test_github_step_summary_gets_the_checklist_appended(project):
@@ -237,3 +238,32 @@ def test_a_crash_of_releasegate_itself_is_70_not_a_verdict(project):
     validate_summary(summary)
     assert (summary["verdict"], summary["exit_code"]) == (None, 70)
     assert "a bug in releasegate" in summary["reason"]
+
+
+def test_a_bug_in_a_check_is_an_error_everywhere_and_a_misbehaving_target_a_failure(project):
+    project.checks('''
+from releasegate.errors import CheckFailed
+
+
+@pytest.mark.health
+@pytest.mark.runbook("001", "§6.1", "a check with a bug")
+@pytest.mark.severity("blocker")
+def test_buggy():
+    {}["missing"]
+
+
+@pytest.mark.health
+@pytest.mark.runbook("001", "§6.1", "the target misbehaves")
+@pytest.mark.severity("blocker")
+def test_target_wrong():
+    raise CheckFailed("GET /x returned 503")
+''')
+    run = project.pytest("--verdict-exit-codes")
+    checks = {c["id"].split("::")[1]: c for c in run.summary["checks"]}
+    assert checks["test_buggy"]["outcome"] == "error"
+    assert checks["test_buggy"]["message"] == ("a bug in the check, not a verdict on the target: "
+                                               "KeyError: 'missing'")
+    assert checks["test_target_wrong"]["outcome"] == "failed"
+    suite = ElementTree.parse(run.report_dir / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("errors"), suite.get("failures")) == ("1", "1")
+    assert "1 failed, 1 error" in run.stdout
