@@ -56,6 +56,9 @@ class ResultCollector:
             if report.when == "call":
                 result.outcome, result.message = "failed", data["message"]
                 result.remedy, result.cause = data.get("remedy"), data.get("cause")
+            elif data.get("no_server"):
+                result.outcome, result.message = "error", data["message"]
+                run.no_server = run.no_server or data["message"].removeprefix("ServerUnavailable: ")
             elif data.get("bug"):
                 result.outcome = "error"
                 result.message = f"a bug in the check, not a verdict on the target: {data['message']}"
@@ -92,7 +95,7 @@ def finish(session: pytest.Session, run: RunState) -> None:
         why, code = run.no_verdict
         run.outputs.discard()
         write_no_verdict(run.report_dir, target=run.target.name, reason=why, exit_code=code,
-                         started=run.started)
+                         started=run.started, checks=[r.as_summary() for r in run.results.values()])
         say(why if code != EXIT_INTERRUPTED else "interrupted; no verdict (exit 130)")
         if run.verdict_exit_codes or code == EXIT_UNUSABLE:  # a releasegate run that never started
             session.exitstatus = code

@@ -70,8 +70,10 @@ def _sweep(report_dir: Path) -> None:
 
 
 def write_no_verdict(report_dir: Path, *, target: str | None, reason: str, exit_code: int,
-                     started: float | None = None, header: Mapping[str, Any] | None = None) -> None:
-    """Replace all three reports with ones saying the run reached no verdict, and why."""
+                     started: float | None = None, header: Mapping[str, Any] | None = None,
+                     checks: list[dict[str, Any]] | None = None) -> None:
+    """Replace all three reports with ones saying the run reached no verdict, and why (with the
+    checks that did run, when some did)."""
     started = time.time() if started is None else started
     started_at = datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds")
     duration = round(time.time() - started, 2)
@@ -80,8 +82,9 @@ def write_no_verdict(report_dir: Path, *, target: str | None, reason: str, exit_
         outputs.prepare()
     except OSError:
         return  # the report dir itself is unusable: the one-line message on stderr must do
-    _write_json(outputs.path("summary.json"), not_started_summary(
-        target, reason, exit_code, started_at, duration, __version__))
+    summary = not_started_summary(target, reason, exit_code, started_at, duration, __version__)
+    summary["checks"] = checks or []
+    _write_json(outputs.path("summary.json"), summary)
     outputs.path("junit.xml").write_text(
         '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="releasegate" '
         f'errors="1" failures="0" skipped="0" tests="1" time="{duration}" timestamp="{started_at}">'

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from releasegate import __version__, waivers
-from releasegate.errors import CheckFailed, Inconclusive, ProfileError
+from releasegate.errors import CheckFailed, Inconclusive, ProfileError, ServerUnavailable
 from releasegate.evidence import Evidence
 from releasegate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.finish import ResultCollector, decide_run, finish
@@ -402,11 +402,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         data["inconclusive"] = True
     if report.when == "call" and report.failed and call.excinfo is not None \
             and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
-        # Not a verdict on the target (those are CheckFailed/assert): a bug in the check. pytest,
-        # JUnit and pytest-html tell an error from a failure by the phase, so it is reported as
-        # the error it is everywhere, with the check's own one-line reason.
+        # Not a verdict on the target (those are CheckFailed/assert): a bug in the check, or the
+        # runner lacking a throwaway server. pytest, JUnit and pytest-html tell an error from a
+        # failure by the phase, so it is reported as the error it is everywhere.
         report.when = "setup"
-        data["bug"] = True
+        data["no_server" if call.excinfo.errisinstance(ServerUnavailable) else "bug"] = True
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         failure = call.excinfo.value
         if failure.remedy:
@@ -483,6 +483,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
                               "verdict on the target): see the traceback above", EXIT_SOFTWARE)
         elif exitstatus == pytest.ExitCode.USAGE_ERROR:
             run.no_verdict = ("pytest reported a usage error: see the message above", EXIT_UNUSABLE)
+    if run.no_verdict is None and run.no_server:
+        run.no_verdict = (f"no verdict: a throwaway server could not be provided for a check "
+                          f"({run.no_server}); the target was not fully judged", EXIT_NO_SERVER)
     if run.no_verdict is None:
         decide_run(run)
     try:

@@ -42,6 +42,7 @@ class RunState:
         self.decision: Decision | None = None
         self.no_verdict: tuple[str, int] | None = None  # (why, exit code) when none was reached
         self.collect_errors: list[str] = []  # first lines of check files that failed to import
+        self.no_server: str | None = None  # a check could not get a throwaway server (exit 69)
 
     def header(self) -> dict[str, Any]:
         env = os.environ

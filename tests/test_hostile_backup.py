@@ -149,4 +149,7 @@ def test_no_throwaway_server_says_what_to_do(tmp_path, source_server):
     assert message == ("ServerUnavailable: no throwaway servers for the backup rehearsals "
                        "(backup.restore.provider: docker): no Docker engine answers; unset "
                        "RELEASEGATE_PROVIDER or use local"), message
-    assert run.summary["verdict"] == "ROLLBACK"  # a restore not rehearsed is not a GO
+    # the runner's problem: no verdict (a restore not rehearsed is not a GO either), exit 69
+    assert (run.returncode, run.summary["verdict"], run.summary["exit_code"]) == (69, None, 69)
+    assert "no Docker engine answers" in run.summary["reason"]
+    assert run.outcomes()["test_restore_succeeds[fresh]"] == "error"

@@ -22,7 +22,7 @@ SUMMARY_SCHEMA: dict[str, Any] = {
     "properties": {
         "target": {"type": ["string", "null"], "minLength": 1},
         "verdict": {"enum": ["GO", "INVESTIGATE", "ROLLBACK", None]},
-        "exit_code": {"enum": [0, 1, 2, 3, 4, 64, 70, 130]},
+        "exit_code": {"enum": [0, 1, 2, 3, 4, 64, 69, 70, 130]},
         "started_at": {"type": "string", "format": "date-time"},
         "duration_s": {"type": "number", "minimum": 0},
         "checks": {"type": "array", "items": {"$ref": "#/$defs/check"}},
@@ -36,7 +36,7 @@ SUMMARY_SCHEMA: dict[str, Any] = {
     },
     "allOf": [
         {"if": {"properties": {"verdict": {"const": None}}},
-         "then": {"properties": {"exit_code": {"enum": [64, 70, 130]}, "checks": {"maxItems": 0}}},
+         "then": {"properties": {"exit_code": {"enum": [64, 69, 70, 130]}}},
          "else": {"properties": {"exit_code": {"maximum": 4}, "target": {"type": "string"}},
                   "required": ["counts", "reason"]}},
         {"if": {"properties": {"verdict": {"const": "GO"}}},
