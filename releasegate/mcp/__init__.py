@@ -1,0 +1,13 @@
+"""An MCP server over streamable HTTP, judged on the wire.
+
+- ``config``: the profile's ``mcp`` section with the runbook defaults filled in;
+- ``jsonrpc``, ``sse``: JSON-RPC 2.0 messages and SSE framing, strict about what comes back;
+- ``transport``: one bounded HTTP exchange carrying a JSON-RPC message (caps, deadline, curl);
+- ``client``: the MCP client on top: initialize / session / tools, or the sessionless 2026-07-28
+  envelope; revision detection;
+- ``engine``: talks to the server once per run and caches (session, tools/list, calls), with a
+  thin per-check view recording evidence; ``schemas``, ``remedies``, ``sdk_check`` beside it.
+
+The official ``mcp`` SDK is only imported by ``sdk_check`` (the real-client check): the wire-level
+client has to see, and report, exactly what the server sent, which an SDK is built to hide.
+"""

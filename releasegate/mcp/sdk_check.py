@@ -1,0 +1,146 @@
+"""Connect, list and call through the official ``mcp`` SDK client, as real MCP clients do.
+
+A server can pass every wire-level check and still break real clients (an SSE event type the
+SDK ignores, a result its validation rejects). This runs the SDK's own ``streamable_http_client``
+with ``ClientSession`` (session revisions) or ``Client`` pinned to 2026-07-28, with the profile's
+headers on every request, on its own event loop, bounded by one overall deadline. The SDK is
+imported here only, when the check runs: it costs ~0.5 s to import.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+MAX_PAGES = 50
+# Python 3.10 has no BaseExceptionGroup builtin (anyio brings a backport there).
+_GROUPS = tuple(t for t in (getattr(builtins, "BaseExceptionGroup", None),) if t is not None)
+
+
+@dataclass
+class SdkStep:
+    name: str
+    ok: bool
+    detail: str
+    elapsed_ms: float
+
+
+@dataclass
+class SdkOutcome:
+    steps: list[SdkStep] = field(default_factory=list)
+    failure: str | None = None
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {"sdk_steps": [f"{s.name}: {'ok' if s.ok else 'FAILED'} in {s.elapsed_ms:.0f} ms"
+                              + (f" ({s.detail})" if s.detail else "") for s in self.steps]}
+
+
+def _one_line(exc: BaseException) -> str:
+    """The innermost meaningful exception of a (possibly grouped) failure, in one line."""
+    while _GROUPS and isinstance(exc, _GROUPS) and getattr(exc, "exceptions", None):
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def run_sdk_client(url: str, *, headers: Mapping[str, str], verify: bool | str, timeout_s: float,
+                   deadline_s: float, tool: str, arguments: Mapping[str, Any],
+                   modern_version: str | None = None) -> SdkOutcome:
+    """initialize (or adopt 2026-07-28), tools/list, tools/call ``tool``; never raises."""
+    outcome = SdkOutcome()
+
+    async def step(name: str, action: Callable[[], Awaitable[Any]],
+                   judge: Callable[[Any], str | None] = lambda _: None) -> Any:
+        started = time.perf_counter()
+        try:
+            value = await action()
+        except BaseException as exc:
+            outcome.steps.append(SdkStep(name, False, _one_line(exc), _ms(started)))
+            raise
+        problem = judge(value)
+        outcome.steps.append(SdkStep(name, problem is None, problem or "", _ms(started)))
+        if problem:
+            raise _StepFailed(f"{name}: {problem}")
+        return value
+
+    async def main() -> None:
+        import httpx2
+        from mcp import Client, ClientSession
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.types import PaginatedRequestParams
+
+        limits = httpx2.Timeout(timeout_s)
+        async with httpx2.AsyncClient(headers=dict(headers), timeout=limits, verify=verify,
+                                      trust_env=False) as http:
+            transport = streamable_http_client(url, http_client=http)
+            if modern_version is not None:
+                async with Client(transport, mode=modern_version) as client:
+                    await _exercise(step, lambda cursor: client.list_tools(cursor=cursor),
+                                    client.call_tool, tool, arguments)
+                return
+            async with transport as (read, write), ClientSession(read, write) as session:
+                await step("initialize", session.initialize)
+                await _exercise(step, lambda cursor: session.list_tools(
+                    params=PaginatedRequestParams(cursor=cursor) if cursor else None),
+                    session.call_tool, tool, arguments)
+
+    async def bounded() -> None:
+        with anyio.fail_after(deadline_s):
+            await main()
+
+    try:
+        anyio.run(bounded)
+    except _StepFailed as exc:
+        outcome.failure = str(exc)
+    except TimeoutError:
+        stuck = outcome.steps[-1].name if outcome.steps else "connecting"
+        done = [s.name for s in outcome.steps if s.ok]
+        outcome.failure = (f"did not finish within {deadline_s:g}s (done: {', '.join(done) or 'nothing'};"
+                           f" stuck after {stuck})")
+    except BaseException as exc:  # noqa: BLE001 - the SDK's failure is the finding; Ctrl-C passes
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        failed = next((s for s in outcome.steps if not s.ok), None)
+        outcome.failure = f"{failed.name}: {failed.detail}" if failed else _one_line(exc)
+    return outcome
+
+
+async def _exercise(step: Callable[..., Awaitable[Any]], page: Callable[[str | None], Awaitable[Any]],
+                    call: Callable[..., Awaitable[Any]], tool: str, arguments: Mapping[str, Any]) -> None:
+    """tools/list through every page as a real client does, then the call."""
+
+    async def list_all() -> list[str]:
+        names: list[str] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            result = await page(cursor)
+            names += [t.name for t in result.tools]
+            cursor = result.next_cursor
+            if not cursor:
+                break
+        return names
+
+    def listed(names: list[str]) -> str | None:
+        return None if tool in names else f"{tool!r} not among the {len(names)} tools listed"
+
+    def called(result: Any) -> str | None:
+        if result.is_error:
+            text = " ".join(getattr(c, "text", "") for c in result.content)
+            return f"isError: true ({' '.join(text.split())[:160]})"
+        return None
+
+    await step("tools/list", list_all, listed)
+    await step(f"tools/call {tool}", lambda: call(tool, dict(arguments)), called)
+
+
+class _StepFailed(Exception):
+    pass
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,31 @@
+"""Runbook 003: each MCP module (FinBot, MuBot, AIOps, Observability) reports healthy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from releasegate.errors import CheckFailed
+
+pytestmark = pytest.mark.mcp
+
+
+@pytest.mark.runbook("003", "Promise Rejection Analysis 2", "/mcp/<module>/health answers 200 with a "
+                     "healthy status")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy("003 Promise Rejection Analysis 2–4: check the module's data sources and Redis "
+                    "cache, restart the module or switch it to its fallback source")
+def test_module_health(mcp, module, http_target_factory):
+    modules = mcp.config.modules
+    if modules is None or module is None:
+        pytest.skip(f"mcp.modules: not configured in target {mcp.endpoint.target.name}")
+    http = http_target_factory({"base_url": modules.base_url, "headers": dict(mcp.config.headers)})
+    fetch = mcp.evidence.http(http.fetch(modules.path_for(module)))
+    fetch.expect_status(200)
+    body = fetch.json()
+    status = body.get("status") if isinstance(body, Mapping) else None
+    mcp.evidence.note(module=module, status=status)
+    if not isinstance(status, str) or status.lower() not in modules.healthy:
+        raise CheckFailed(f"{fetch.label} reports status {status!r}, expected one of "
+                          f"{', '.join(modules.healthy)}", cause=fetch.key)
