@@ -108,7 +108,8 @@ class FaultLayer:
             payload = None
         rpc = payload if isinstance(payload, dict) else {}
         modern = version not in (None, *KNOWN_VERSIONS - {"2026-07-28"})
-        if "mcp_discover_missing" in faults and modern and rpc.get("method") == "server/discover":
+        if "mcp_discover_missing" in faults and modern and rpc.get("method") == "server/discover" \
+                and _header(scope, b"mcp-method") == "server/discover":
             error = {"jsonrpc": "2.0", "id": rpc.get("id"),
                      "error": {"code": -32601, "message": "Method not found"}}
             await _respond(send, 404, json.dumps(error).encode(), "application/json")

@@ -238,12 +238,13 @@ class McpEndpoint:
     def probe_modern(self, case: str, client: McpClient) -> McpReply:
         """2026-07-28 rejections: header/body mismatch, unsupported version, unknown method, GET."""
         if case == "header_mismatch":
-            return client.request("server/discover", {}, headers={"Mcp-Method": "tools/list"},
-                                  label="MCP server/discover with Mcp-Method: tools/list")
+            return client.request("tools/list", {"cursor": None},
+                                  headers={"Mcp-Method": "server/discover"},
+                                  label="MCP tools/list with Mcp-Method: server/discover")
         if case == "unsupported_version":
             odd = McpClient(self.transport, era="modern", version=BAD_VERSION)
-            return odd.request("server/discover", {},
-                               label=f"MCP server/discover at protocol version {BAD_VERSION}")
+            return odd.request("tools/list", {"cursor": None},
+                               label=f"MCP tools/list at protocol version {BAD_VERSION}")
         if case == "unknown_method":
             return client.request(UNKNOWN_METHOD, {}, label=f"MCP {UNKNOWN_METHOD} (2026-07-28)")
         if case == "get":
