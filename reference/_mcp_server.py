@@ -101,7 +101,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _reason(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 # --- tool outputs (pydantic models: the SDK advertises them as outputSchema) -------------------

@@ -43,6 +43,14 @@ def content_of(result: Mapping[str, Any]) -> tuple[Any, str]:
     return None, f"{len(texts)} text blocks" if texts else "no content"
 
 
+def unwrapped(content: Any) -> Any:
+    """The SDKs wrap a tool's non-object output as {"result": ...} (structuredContent must be an
+    object); a contract file describes the output itself."""
+    if isinstance(content, Mapping) and list(content) == ["result"]:
+        return content["result"]
+    return content
+
+
 def error_text(result: Mapping[str, Any]) -> str:
     texts = [str(c.get("text", "")) for c in result.get("content") or [] if isinstance(c, Mapping)]
     return " ".join(" ".join(texts).split())[:200] or "no detail"
@@ -81,7 +89,7 @@ def judge_call(spec: CallSpec, reply: McpReply, tool: Mapping[str, Any] | None,
             raise reply.fail(f"{label}: no structured or JSON content to check against "
                              f"schemas/{schema} ({source})")
         try:
-            expect_matches_schema(content, schema, f"{label} {source}")
+            expect_matches_schema(unwrapped(content), schema, f"{label} {source}")
         except CheckFailed as exc:
             raise reply.fail(str(exc)) from None
     return content

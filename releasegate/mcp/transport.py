@@ -89,8 +89,7 @@ class McpReply:
     @property
     def key(self) -> str:
         """The same string as this exchange's ``Exchange.key``: failures sharing it share a cause."""
-        outcome = self.outcome
-        return f"{self.label} → {outcome if outcome is not None else self.fetch.error}"
+        return f"{self.label} → {self.problem or self.fetch.error or self.outcome}"
 
     def describe(self) -> str:
         """What came back, in a few words: '400 with JSON-RPC error -32600 'Missing session ID''."""
@@ -198,7 +197,7 @@ class McpTransport:
              timeouts: Timeouts | None = None) -> McpReply:
         """One exchange. ``message`` is posted as JSON (``raw_body`` posts bytes as they are);
         a request's answer is read until its response; ``read_body=False`` stops at the headers
-        (a GET that may open an endless stream)."""
+        of an SSE answer (a GET that may open an endless stream)."""
         limits = timeouts or self.timeouts
         standard = {"Accept": ACCEPT_BOTH}
         if method == "POST":
@@ -219,7 +218,7 @@ class McpTransport:
                     timeout=timeout) as response:
                 fetch.status = response.status_code
                 fetch.headers = {k.lower(): v for k, v in response.headers.items()}
-                if read_body:
+                if read_body or not reply.sse:  # a stream that may never end is not read
                     self._read(response, reply)
         except httpx.TimeoutException as exc:
             spent = time.perf_counter() - started
@@ -228,7 +227,7 @@ class McpTransport:
                                  f"id {want_id} ({len(reply.events)} events; total timeout "
                                  f"{limits.total:.3g}s)")
             elif spent >= limits.total * 0.99:
-                reply.problem = f"no complete response within the total timeout ({limits.total:.3g}s)"
+                reply.problem = f"no complete response within {limits.name} ({limits.total:.3g}s)"
             else:
                 reply.problem = describe_transport_error(exc, limits)
             fetch.unreachable = isinstance(exc, httpx.ConnectTimeout)

@@ -85,12 +85,13 @@ def test_required_tools_present(mcp):
     if capabilities is not None and "tools" not in capabilities:
         raise CheckFailed(f"the server declares no tools capability ({', '.join(capabilities) or 'none'}),"
                           f" but the profile requires {len(required)} tools")
-    listed = mcp.tools().by_name()
+    listing = mcp.tools()
+    listed = listing.by_name()
     missing = [name for name in required if name not in listed]
     mcp.evidence.note(required=list(required), missing=missing)
     if missing:
         raise CheckFailed(f"tools/list lacks {len(missing)} required tool(s): {', '.join(missing)} "
-                          f"({len(listed)} listed)")
+                          f"({len(listed)} listed)", cause=listing.pages[-1].key)
 
 
 @pytest.mark.runbook("000", "§1.3", "every tool's inputSchema and outputSchema is valid JSON Schema 2020-12 "
