@@ -68,12 +68,13 @@ def run_sdk_client(url: str, *, headers: Mapping[str, str], verify: bool | str, 
             raise _StepFailed(f"{name}: {problem}")
         return value
 
-    async def main() -> None:
-        import httpx2
-        from mcp import Client, ClientSession
-        from mcp.client.streamable_http import streamable_http_client
-        from mcp.types import PaginatedRequestParams
+    # Imported before the deadline starts: the SDK takes ~0.5 s to import, more on a busy machine.
+    import httpx2
+    from mcp import Client, ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.types import PaginatedRequestParams
 
+    async def main() -> None:
         limits = httpx2.Timeout(timeout_s)
         async with httpx2.AsyncClient(headers=dict(headers), timeout=limits, verify=verify,
                                       trust_env=False) as http:
