@@ -158,8 +158,9 @@ class FaultLayer:
                     headers = [(k, v) for k, v in message["headers"]
                                if k not in (b"content-length", b"content-type")]
                     kind = b"text/html" if state["replace"].startswith(b"<") else b"application/json"
+                    size = str(len(state["replace"])).encode()
                     message = {**message, "headers": [*headers, (b"content-type", kind),
-                                                      (b"content-length", str(len(state["replace"])).encode())]}
+                                                      (b"content-length", size)]}
             elif message["type"] == "http.response.body":
                 if state["replace"] is not None:
                     if message.get("more_body"):

@@ -110,8 +110,9 @@ class McpConfig:
         """Why releasegate must not call ``tool`` (DESIGN rule 1), or None when it may."""
         if tool in self.allow_tools:
             return None
-        return (f"tool {tool!r} is not on mcp.allow_tools ({', '.join(sorted(self.allow_tools)) or 'empty'}): "
-                "releasegate never calls a tool the profile does not allow; fix the profile")
+        allowed = ", ".join(sorted(self.allow_tools)) or "empty"
+        return (f"tool {tool!r} is not on mcp.allow_tools ({allowed}): releasegate never calls a "
+                "tool the profile does not allow; fix the profile")
 
 
 def _call(raw: Mapping[str, Any]) -> CallSpec:

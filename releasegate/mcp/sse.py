@@ -39,6 +39,7 @@ class SseParser:
         self._events = SSEDecoder()
         self.pending_chars = 0  # characters of an event not yet ended by a blank line
         self.events_seen = 0
+        self._has_data = False
 
     def feed(self, chunk: bytes) -> list[Event]:
         return self._decode(self._lines.decode(self._text.decode(chunk)) if chunk else [])
@@ -65,7 +66,12 @@ class SseParser:
                 self.pending_chars = 0
             elif not line.startswith(":"):  # a comment (keep-alive) is not part of an event
                 self.pending_chars += len(line) + 1
+                self._has_data = self._has_data or line.split(":", 1)[0] == "data"
             if sse is not None:
-                self.events_seen += 1
-                out.append(Event.of(sse))
+                # The standard dispatches nothing for a blank line when no data line came (e.g.
+                # after a keep-alive comment); httpx-sse would, repeating the last event id.
+                if self._has_data:
+                    self.events_seen += 1
+                    out.append(Event.of(sse))
+                self._has_data = False
         return out

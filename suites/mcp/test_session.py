@@ -12,7 +12,8 @@ pytestmark = pytest.mark.mcp
 
 
 @pytest.mark.smoke
-@pytest.mark.runbook("000", "§1.4", "initialize answers with a protocol revision, capabilities and serverInfo")
+@pytest.mark.runbook("000", "§1.4", "initialize answers with a protocol revision, capabilities and "
+                     "serverInfo")
 @pytest.mark.severity("blocker")
 @pytest.mark.remedy("000 §1.4: POST initialize to the /mcp endpoint with Accept: application/json, "
                     "text/event-stream (the runbook's curl); 000 §5.4 for 406 / 400 / 504")
@@ -117,7 +118,7 @@ def test_tools_are_read_only(mcp):
         pytest.skip("mcp.read_only is false: the server may offer write tools")
     listing = mcp.tools()
     writable = [str(t.get("name")) for t in listing.tools
-                if not isinstance(t.get("annotations"), dict) or t["annotations"].get("readOnlyHint") is not True]
+                if (t.get("annotations") or {}).get("readOnlyHint") is not True]
     mcp.evidence.note(not_read_only=writable)
     if writable:
         raise CheckFailed(f"{len(writable)} tool(s) not marked readOnlyHint: true on a read-only server: "

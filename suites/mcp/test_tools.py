@@ -16,8 +16,9 @@ from releasegate.mcp.contract import judge_call
 
 pytestmark = pytest.mark.mcp
 
-CONTRACT_REMEDY = ("000 §1.3: a tool exception, a DB error or a broken output shape is a FAIL — check the "
-                   "tool's logs and its database reads (000 §2 queries); roll back the MCP build if it regressed")
+CONTRACT_REMEDY = ("000 §1.3: a tool exception, a DB error or a broken output shape is a FAIL — check "
+                   "the tool's logs and its database reads (000 §2 queries); roll back the MCP build "
+                   "if it regressed")
 
 
 def configured(mcp, call: CallSpec | None) -> CallSpec:
