@@ -31,6 +31,7 @@ from releasegate.mcp.client import (
 )
 from releasegate.mcp.config import AUTO, CallSpec, McpConfig
 from releasegate.mcp.remedies import remedy_for
+from releasegate.mcp.sdk_check import BackgroundSdkRun, SdkOutcome, SdkRequest, run_sdk_client
 from releasegate.mcp.transport import McpReply, McpTransport
 from releasegate.profile import Target
 from releasegate.redact import Redactor, is_credential_key
@@ -94,7 +95,7 @@ class McpEndpoint:
         self._env = dict(target.env)
         self._session_ids: set[str] = set()
         self._cache: dict[str, Any] = {}
-        self._extra_sessions: list[McpClient] = []
+        self._sdk: BackgroundSdkRun | None = None
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -171,6 +172,30 @@ class McpEndpoint:
         client = self.handshake().primary
         assert client is not None and self.config.forbidden(spec.tool) is None
         return self._once(f"call:{spec.id}", lambda: client.call_tool(spec.tool, spec.arguments))
+
+    # --- the official SDK client (test_real_client) ---------------------------------------------
+
+    def sdk_request(self) -> SdkRequest | None:
+        """The SDK's conversation: the era tools go through, the first configured call."""
+        client = self.handshake().primary
+        if client is None or not self.config.calls or self.config.forbidden(self.config.calls[0].tool):
+            return None
+        spec, limits = self.config.calls[0], self.target.timeouts
+        return SdkRequest(self.config.url, dict(self.config.headers), self.config.verify,
+                          timeout_s=limits.read, deadline_s=limits.total, tool=spec.tool,
+                          arguments=dict(spec.arguments),
+                          modern_version=client.version if client.era == "modern" else None)
+
+    def prestart_sdk(self) -> None:
+        """Start the SDK conversation in a child process now, to overlap the other checks."""
+        request = self.sdk_request()
+        if request is not None and self._sdk is None:
+            self._sdk = BackgroundSdkRun(request)
+
+    def sdk_outcome(self, request: SdkRequest) -> SdkOutcome:
+        if self._sdk is not None and self._sdk.request == request:
+            return self._sdk.outcome()
+        return run_sdk_client(request)
 
     # --- conformance probes (each made for the one check that asks) ----------------------------
 
@@ -257,6 +282,8 @@ class McpEndpoint:
         """End the run's session (SHOULD, Transports §Session Management 5), then the connections."""
         h = self._cache.get("handshake")
         try:
+            if self._sdk is not None:
+                self._sdk.close()
             if h is not None and h.session is not None and h.session.session_id:
                 h.session.delete()
         finally:

@@ -24,7 +24,7 @@ from releasegate.mcp import jsonrpc
 from releasegate.mcp.config import McpConfig
 from releasegate.mcp.contract import judge_call
 from releasegate.mcp.engine import McpEndpoint
-from releasegate.mcp.sdk_check import run_sdk_client
+from releasegate.mcp.sdk_check import BackgroundSdkRun, SdkRequest, run_sdk_client
 from releasegate.profile import Target
 from releasegate.redact import Redactor
 
@@ -122,15 +122,15 @@ def test_a_pinned_sessionless_revision_lists_and_calls_without_a_session(live_ur
 
 @pytest.mark.parametrize("modern", [None, "2026-07-28"])
 def test_the_official_sdk_client_passes_in_both_eras(live_url, modern):
-    outcome = run_sdk_client(live_url, headers={}, verify=True, timeout_s=5, deadline_s=10,
-                             tool="get_database_stats", arguments={}, modern_version=modern)
+    outcome = run_sdk_client(SdkRequest(live_url, {}, True, timeout_s=5, deadline_s=10,
+                                        tool="get_database_stats", arguments={}, modern_version=modern))
     assert outcome.failure is None, outcome
     assert [s.name for s in outcome.steps][-2:] == ["tools/list", "tools/call get_database_stats"]
 
 
 def test_the_sdk_check_names_the_step_that_failed(live_url):
-    outcome = run_sdk_client(live_url, headers={}, verify=True, timeout_s=5, deadline_s=10,
-                             tool="not_there", arguments={})
+    outcome = run_sdk_client(SdkRequest(live_url, {}, True, timeout_s=5, deadline_s=10,
+                                        tool="not_there", arguments={}))
     assert outcome.failure == "tools/list: 'not_there' not among the 1 tools listed"
 
 
@@ -139,8 +139,19 @@ def test_the_sdk_check_is_bounded_when_nothing_answers():
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         started = time.monotonic()
-        outcome = run_sdk_client(f"http://127.0.0.1:{silent.getsockname()[1]}/mcp", headers={},
-                                 verify=True, timeout_s=5, deadline_s=0.5, tool="x", arguments={})
+        outcome = run_sdk_client(SdkRequest(f"http://127.0.0.1:{silent.getsockname()[1]}/mcp", {},
+                                            True, timeout_s=5, deadline_s=0.5, tool="x", arguments={}))
     assert time.monotonic() - started < 3
     assert outcome.failure.startswith("did not finish within 0.5s"), outcome.failure
 
+
+
+def test_the_background_run_gives_the_same_outcome_from_a_child_process(live_url):
+    run = BackgroundSdkRun(SdkRequest(live_url, {}, True, timeout_s=5, deadline_s=10,
+                                      tool="get_database_stats", arguments={}))
+    try:
+        outcome = run.outcome()
+    finally:
+        run.close()
+    assert outcome.failure is None and [s.name for s in outcome.steps] == [
+        "initialize", "tools/list", "tools/call get_database_stats"]

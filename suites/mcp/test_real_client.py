@@ -8,7 +8,6 @@ from importlib.metadata import version
 import pytest
 
 from releasegate.errors import CheckFailed
-from releasegate.mcp.sdk_check import run_sdk_client
 
 pytestmark = pytest.mark.mcp
 
@@ -17,18 +16,16 @@ pytestmark = pytest.mark.mcp
 @pytest.mark.severity("blocker")
 @pytest.mark.remedy("000 §1.4: real clients (Claude Desktop through the stdio→streamable-http adapter) "
                     "speak through the official SDK; fix the server's SSE / JSON-RPC framing until it does")
-def test_official_sdk_client_connects_lists_and_calls(mcp, target):
+def test_official_sdk_client_connects_lists_and_calls(mcp):
     client = mcp.primary()
     if not mcp.config.calls:
         pytest.skip("mcp.calls: none configured, so no tool the profile allows to call")
     spec = mcp.config.calls[0]
     if mcp.config.forbidden(spec.tool):
         raise CheckFailed(f"mcp.calls {spec.id}: {mcp.config.forbidden(spec.tool)}")
-    outcome = run_sdk_client(
-        mcp.config.url, headers=mcp.config.headers, verify=mcp.config.verify,
-        timeout_s=target.timeouts.read, deadline_s=target.timeouts.total,
-        tool=spec.tool, arguments=spec.arguments,
-        modern_version=client.version if client.era == "modern" else None)
+    request = mcp.endpoint.sdk_request()
+    assert request is not None
+    outcome = mcp.endpoint.sdk_outcome(request)
     mcp.evidence.note(sdk=f"mcp {version('mcp')}", era=client.era, **outcome.as_evidence())
     if outcome.failure:
         raise CheckFailed(f"the official MCP SDK client (mcp {version('mcp')}) failed at "
