@@ -412,9 +412,17 @@ def build_server(settings: Settings, db: Database) -> MCPServer:
         module = request.path_params["module"]
         if module not in MODULES:
             return JSONResponse({"status": "unknown", "module": module}, 404)
-        if module == "mubot" and "mcp_module_unhealthy" in faults:
-            return JSONResponse({"status": "degraded", "module": module,
-                                 "detail": "redis cache timeout after 120 ms"}, 503)
+        if "mcp_modules_unhealthy" in faults:  # each module fails its own way
+            if module == "finbot":
+                return JSONResponse({"status": "degraded", "module": module,
+                                     "detail": "Promise.allSettled: 2 of 5 sources rejected"})
+            if module == "mubot":
+                return JSONResponse({"status": "down", "module": module,
+                                     "detail": "redis cache timeout after 120 ms"}, 503)
+            if module == "aiops":
+                return Response("<html><head><title>AIOps - sign in</title></head></html>",
+                                media_type="text/html")
+            return JSONResponse({"module": module, "uptime_s": 12})
         return JSONResponse({"status": "ok", "module": module})
 
     return server

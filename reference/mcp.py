@@ -11,16 +11,11 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from typing import Any
 
-import httpx
-
 from reference.parts import Fault, Part, StackContext
-from releasegate.errors import ServerUnavailable
 from releasegate.paths import IN_CHECKOUT, ROOT
 
-BOOT_TIMEOUT_S = 20.0
 SLOW_TOOL_S = 0.8
 SLOW_TOOL_BUDGET_MS = 500
 TOOLS = ("get_rate_limit_status", "get_database_stats", "get_coverage_summary", "get_coverage_status",
@@ -70,13 +65,14 @@ FAULTS = (
           f"{SLOW_TOOL_BUDGET_MS} ms budget", "000 §1.2 Phase 1.5"),
     Fault("mcp_schema_drift", "query_fixtures renames home_team/away_team (and its outputSchema)",
           "000 §1.2 E, §1.3"),
-    Fault("mcp_module_unhealthy", "/mcp/mubot/health answers 503 degraded", "003 Promise Rejection Analysis"),
+    Fault("mcp_modules_unhealthy", "003's modules fail their health: finbot reports degraded, mubot "
+          "answers 503, aiops a sign-in page, observability no status", "003 Promise Rejection Analysis"),
 )
 
 
 def start_server(ctx: StackContext) -> None:
     """Start the MCP server on a socket bound here (its URL is known before it starts)."""
-    from reference.stack import _bound_socket, _terminate  # the app's own helpers; stack imports parts
+    from reference.stack import _bound_socket, _terminate  # stack imports parts: not at the top
 
     sock = _bound_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -98,22 +94,11 @@ def start_server(ctx: StackContext) -> None:
 
 def wait_server(ctx: StackContext) -> None:
     """Block until the MCP server answers (the app booted meanwhile)."""
+    from reference.stack import _wait_live
+
     mcp = ctx.facts["mcp"]
-    proc: subprocess.Popen[bytes] = mcp["proc"]
-    deadline = time.monotonic() + BOOT_TIMEOUT_S
-    with httpx.Client(timeout=1.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                tail = mcp["log"].read_text(errors="replace").strip().splitlines()[-3:]
-                raise ServerUnavailable(f"reference MCP server exited ({proc.returncode}): "
-                                        f"{' | '.join(tail)}")
-            try:
-                if client.get(f"{mcp['base_url']}/mcp/aiops/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise ServerUnavailable(f"reference MCP server did not answer within {BOOT_TIMEOUT_S:g}s")
+    _wait_live(mcp["base_url"], mcp["proc"], mcp["log"], path="/mcp/aiops/health",
+               what="reference MCP server")
 
 
 def profile(ctx: StackContext) -> dict[str, Any]:

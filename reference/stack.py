@@ -69,20 +69,22 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
-def _wait_live(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_live(base_url: str, proc: subprocess.Popen[bytes], log: Path, *,
+               path: str = "/__reference/up", what: str = "reference app") -> None:
+    """Poll ``path`` until it answers 200; fail with the log's tail if ``proc`` exits first."""
     deadline = time.monotonic() + APP_BOOT_TIMEOUT_S
     with httpx.Client(timeout=1.0, trust_env=False) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-                raise ServerUnavailable(f"reference app exited ({proc.returncode}): {' | '.join(tail)}")
+                raise ServerUnavailable(f"{what} exited ({proc.returncode}): {' | '.join(tail)}")
             try:
-                if client.get(f"{base_url}/__reference/up").status_code == 200:
+                if client.get(f"{base_url}{path}").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-    raise ServerUnavailable(f"reference app did not answer within {APP_BOOT_TIMEOUT_S:g}s")
+    raise ServerUnavailable(f"{what} did not answer within {APP_BOOT_TIMEOUT_S:g}s")
 
 
 def profile_for(ctx: StackContext, chosen: tuple[Part, ...]) -> dict[str, Any]:

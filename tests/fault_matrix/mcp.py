@@ -125,8 +125,12 @@ ROWS: list[Row] = [
         # which item jsonschema's best_match names is its choice; the breach is the same
         "test_tool_call_meets_contract[query_fixtures]": "'home_team' is a required property",
     }),
-    McpRow("mcp_module_unhealthy", 2, "ROLLBACK", {
+    McpRow("mcp_modules_unhealthy", 2, "ROLLBACK", {
+        "test_module_health[finbot]": "/mcp/finbot/health reports status 'degraded', expected one of ok, "
+                                      "healthy, up, pass",
         "test_module_health[mubot]": "/mcp/mubot/health returned 503, expected 200; body: "
-                                     "{\"status\":\"degraded\"",
+                                     "{\"status\":\"down\"",
+        "test_module_health[aiops]": "/mcp/aiops/health answered 200 with an HTML page 'AIOps - sign in'",
+        "test_module_health[observability]": "/mcp/observability/health reports status None",
     }),
 ]
