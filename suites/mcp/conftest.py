@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from releasegate.evidence import Evidence
-from releasegate.mcp.config import McpConfig
+from releasegate.http import HttpTarget
+from releasegate.mcp.config import McpConfig, origin_of
 from releasegate.mcp.engine import McpEndpoint, McpView
 from releasegate.plugin import require_section, target_of
 from releasegate.profile import Target
@@ -39,6 +41,27 @@ def mcp_endpoint(request: pytest.FixtureRequest, target: Target, mcp_config: Mcp
 @pytest.fixture
 def mcp(mcp_endpoint: McpEndpoint, evidence: Evidence) -> McpView:
     return McpView(mcp_endpoint, evidence)
+
+
+@pytest.fixture(scope="session")
+def mcp_http(mcp_config: McpConfig,
+             http_target_factory: Callable[[Any], HttpTarget]) -> Callable[[str], HttpTarget]:
+    """Plain HTTP beside the MCP endpoint (module health, RFC 9728 metadata), pooled per origin.
+
+    The profile's headers go only to the MCP endpoint's own origin: credentials are never sent
+    to another host a server names.
+    """
+
+    def make(url: str) -> HttpTarget:
+        origin = origin_of(url)
+        verify = mcp_config.verify
+        section: dict[str, Any] = {"base_url": origin, "verify_tls": verify is not False,
+                                   **({"ca_bundle": verify} if isinstance(verify, str) else {})}
+        if origin == origin_of(mcp_config.url):
+            section["headers"] = dict(mcp_config.headers)
+        return http_target_factory(section)
+
+    return make
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

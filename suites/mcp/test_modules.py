@@ -16,12 +16,11 @@ pytestmark = pytest.mark.mcp
 @pytest.mark.severity("blocker")
 @pytest.mark.remedy("003 Promise Rejection Analysis 2–4: check the module's data sources and Redis "
                     "cache, restart the module or switch it to its fallback source")
-def test_module_health(mcp, module, http_target_factory):
+def test_module_health(mcp, module, mcp_http):
     modules = mcp.config.modules
     if modules is None or module is None:
         pytest.skip(f"mcp.modules: not configured in target {mcp.endpoint.target.name}")
-    http = http_target_factory({"base_url": modules.base_url, "headers": dict(mcp.config.headers)})
-    fetch = mcp.evidence.http(http.fetch(modules.path_for(module)))
+    fetch = mcp.evidence.http(mcp_http(modules.base_url).fetch(modules.path_for(module)))
     fetch.expect_status(200)
     body = fetch.json()
     status = body.get("status") if isinstance(body, Mapping) else None

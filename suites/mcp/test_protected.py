@@ -51,7 +51,7 @@ def test_request_without_credentials_is_401(unauthenticated):
 @pytest.mark.severity("blocker")
 @pytest.mark.remedy("003 Troubleshooting (API 401/403): serve /.well-known/oauth-protected-resource for "
                     "the MCP URL with its authorization_servers, through the proxy too")
-def test_protected_resource_metadata_names_authorization_server(mcp, unauthenticated, http_target_factory):
+def test_protected_resource_metadata_names_authorization_server(mcp, unauthenticated, mcp_http):
     named = RESOURCE_METADATA.search(unauthenticated.headers.get("www-authenticate", ""))
     endpoint = urlsplit(mcp.config.url)
     candidates = [named.group(1)] if named else [
@@ -59,11 +59,9 @@ def test_protected_resource_metadata_names_authorization_server(mcp, unauthentic
         f"{origin_of(mcp.config.url)}/.well-known/oauth-protected-resource"]
     fetch = None
     for url in candidates:
-        http = http_target_factory({"base_url": origin_of(url), "verify_tls": mcp.config.verify is not False,
-                                    **({"ca_bundle": mcp.config.verify} if isinstance(mcp.config.verify, str)
-                                       else {})})
         parts = urlsplit(url)
-        fetch = mcp.evidence.http(http.fetch(parts.path + (f"?{parts.query}" if parts.query else "")))
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        fetch = mcp.evidence.http(mcp_http(url).fetch(path))
         if fetch.status != 404 or named:
             break
     assert fetch is not None
