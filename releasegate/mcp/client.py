@@ -47,6 +47,28 @@ def header_safe(value: str) -> str:
     return "=?base64?" + base64.b64encode(value.encode()).decode() + "?="
 
 
+def mirrored_params(input_schema: Any, arguments: Mapping[str, Any]) -> dict[str, str]:
+    """2026-07-28 'Custom Headers from Tool Parameters': every property annotated x-mcp-header
+    whose value is present becomes ``Mcp-Param-{name}`` (clients MUST send them)."""
+    headers: dict[str, str] = {}
+
+    def walk(schema: Any, values: Any) -> None:
+        if not isinstance(schema, Mapping) or not isinstance(values, Mapping):
+            return
+        for key, prop in (schema.get("properties") or {}).items():
+            if not isinstance(prop, Mapping) or values.get(key) is None:
+                continue
+            value = values[key]
+            name = prop.get("x-mcp-header")
+            if isinstance(name, str) and name:
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+                headers[f"Mcp-Param-{name}"] = header_safe(text)
+            walk(prop, value)
+
+    walk(input_schema, arguments)
+    return headers
+
+
 def session_id_problem(session_id: str) -> str | None:
     """Session ids MUST be visible ASCII, 0x21-0x7E (Transports §Session Management 1)."""
     bad = [c for c in session_id if not 0x21 <= ord(c) <= 0x7E]
@@ -188,9 +210,12 @@ class McpClient:
             return f"{reply.label}: tools[{unnamed[0]}] has no name"
         return None
 
-    def call_tool(self, name: str, arguments: Mapping[str, Any]) -> McpReply:
+    def call_tool(self, name: str, arguments: Mapping[str, Any],
+                  input_schema: Any = None) -> McpReply:
+        """``input_schema`` (the tool's, from tools/list) gives 2026-07-28's Mcp-Param-* headers."""
+        extra = mirrored_params(input_schema, arguments) if self.era == "modern" else {}
         return self.request("tools/call", {"name": name, "arguments": dict(arguments)},
-                            label=f"MCP tools/call {name}")
+                            label=f"MCP tools/call {name}", headers=extra)
 
     def delete(self) -> McpReply:
         """End the session (Transports §Session Management 5); the status is what the server said."""

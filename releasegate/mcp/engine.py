@@ -171,7 +171,12 @@ class McpEndpoint:
     def call(self, spec: CallSpec) -> McpReply:
         client = self.handshake().primary
         assert client is not None and self.config.forbidden(spec.tool) is None
-        return self._once(f"call:{spec.id}", lambda: client.call_tool(spec.tool, spec.arguments))
+
+        def make() -> McpReply:
+            tool = self.tools().by_name().get(spec.tool) if client.era == "modern" else None
+            return client.call_tool(spec.tool, spec.arguments, (tool or {}).get("inputSchema"))
+
+        return self._once(f"call:{spec.id}", make)
 
     # --- the official SDK client (test_real_client) ---------------------------------------------
 
@@ -211,7 +216,7 @@ class McpEndpoint:
     def probe_unknown_session(self, client: McpClient) -> McpReply:
         return client.request("tools/list", {"cursor": None},
                               label="MCP tools/list with an unknown mcp-session-id",
-                              headers={SESSION_HEADER: UNKNOWN_SESSION})
+                              headers={SESSION_HEADER: UNKNOWN_SESSION}, made_up=[SESSION_HEADER])
 
     def probe_params_not_object(self, client: McpClient) -> McpReply:
         return client.request("tools/list", [], label="MCP tools/list with params []",

@@ -31,7 +31,7 @@ def remedy_for(reply: McpReply) -> str | None:
     if status in (502, 504):
         return PROXY
     sent_session = any(k.lower() == "mcp-session-id" for k in reply.fetch.request_headers)
-    if status == 400 and "session" in str((error or {}).get("message", "")).lower():
+    if status == 400 and not sent_session and "session" in str((error or {}).get("message", "")).lower():
         return SESSION
     if status == 404 and not sent_session:
         return PATH

@@ -49,6 +49,7 @@ class McpReply:
     events: list[Event] = field(default_factory=list)
     others: list[Mapping[str, Any]] = field(default_factory=list)  # notifications/requests seen
     wrong_ids: list[Any] = field(default_factory=list)
+    made_up: frozenset[str] = frozenset()  # request headers whose values releasegate invented
 
     @property
     def status(self) -> int | None:
@@ -145,7 +146,8 @@ class McpReply:
             argv += ["--max-time", f"{self.fetch.timeout_s:g}"]
         argv += ["-X", self.fetch.method, self.fetch.url]
         for name, value in self.fetch.request_headers.items():
-            if is_credential_key(name) and not any(v in value for v in env_values):
+            if is_credential_key(name) and name.lower() not in self.made_up and not any(
+                    v in value for v in env_values):
                 value = MASK
             argv += ["-H", f"{name}: {value}"]
         if self.sent is not None:
@@ -194,7 +196,7 @@ class McpTransport:
     def send(self, label: str, message: Mapping[str, Any] | None = None, *, method: str = "POST",
              headers: Mapping[str, str] | None = None, drop: Iterable[str] = (),
              raw_body: bytes | None = None, read_body: bool = True,
-             timeouts: Timeouts | None = None) -> McpReply:
+             timeouts: Timeouts | None = None, made_up: Iterable[str] = ()) -> McpReply:
         """One exchange. ``message`` is posted as JSON (``raw_body`` posts bytes as they are);
         a request's answer is read until its response; ``read_body=False`` stops at the headers
         of an SSE answer (a GET that may open an endless stream)."""
@@ -208,7 +210,8 @@ class McpTransport:
             json.dumps(message, separators=(",", ":")).encode() if message is not None else None)
         fetch = Fetch(method=method, url=self.url, request_headers=request_headers,
                       timeout_s=limits.total)
-        reply = McpReply(label, fetch, sent=message, want_id=want_id)
+        reply = McpReply(label, fetch, sent=message, want_id=want_id,
+                         made_up=frozenset(h.lower() for h in made_up))
         timeout = httpx.Timeout(connect=limits.connect, read=min(limits.read, limits.total),
                                 write=limits.read, pool=limits.connect)
         started = time.perf_counter()

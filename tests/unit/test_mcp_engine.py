@@ -14,7 +14,7 @@ import pytest
 from releasegate.errors import CheckFailed
 from releasegate.evidence import Evidence
 from releasegate.mcp import remedies
-from releasegate.mcp.client import header_safe, session_id_problem
+from releasegate.mcp.client import header_safe, mirrored_params, session_id_problem
 from releasegate.mcp.config import CallSpec, McpConfig
 from releasegate.mcp.contract import judge_call
 from releasegate.mcp.engine import McpEndpoint, McpView
@@ -265,3 +265,16 @@ def test_session_ids_must_be_visible_ascii():
     assert session_id_problem("a1-B2_c3") is None
     assert session_id_problem("has space") == "contains 1 characters outside visible ASCII (0x21-0x7E)"
     assert session_id_problem("") == "is empty"
+
+
+def test_annotated_parameters_are_mirrored_into_headers():
+    schema = {"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"},
+        "query": {"type": "string"},
+        "opts": {"type": "object", "properties": {"dry": {"type": "boolean", "x-mcp-header": "Dry"},
+                                                   "n": {"type": "integer", "x-mcp-header": "N"}}}}}
+    assert mirrored_params(schema, {"region": "us-west1", "query": "select 1", "opts": {"dry": False}}) \
+        == {"Mcp-Param-Region": "us-west1", "Mcp-Param-Dry": "false"}
+    assert mirrored_params(schema, {"region": "Hello, 世界", "opts": {"n": 42}}) == {
+        "Mcp-Param-Region": "=?base64?SGVsbG8sIOS4lueVjA==?=", "Mcp-Param-N": "42"}
+    assert mirrored_params(schema, {"region": None}) == {}

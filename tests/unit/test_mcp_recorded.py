@@ -193,3 +193,16 @@ def test_evidence_masks_the_session_and_writes_credentials_back_as_variables():
     assert '--data \'{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":null}}\'' \
         in exchange.reproduce
     assert '"tools":[' in exchange.excerpt
+
+
+def test_a_400_for_a_session_the_client_did_send_is_not_the_missing_session_remedy():
+    replay = Replay("without session")
+    reply = McpClient(transport(replay)).request("tools/list", {}, headers={"mcp-session-id": "gone"})
+    assert reply.status == 400 and remedies.remedy_for(reply) is None
+
+
+def test_a_made_up_session_id_shows_in_the_reproduce_command():
+    replay = Replay("unknown session")
+    reply = McpClient(transport(replay)).request("tools/list", {}, headers={"mcp-session-id": "made-up-1"},
+                                                 made_up=["mcp-session-id"])
+    assert "mcp-session-id: made-up-1" in reply.exchange(Redactor()).reproduce
