@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -60,24 +61,31 @@ ACCEPT = "application/json, text/event-stream"
 def bench_suite(repeat: int, profile: Path, scratch: Path, env: dict[str, str]) -> dict[str, Any]:
     runs = iter(range(10**6))
 
-    def once() -> tuple[float, float]:
+    def once() -> tuple[float, float, float]:
         reports = scratch / f"reports-{next(runs)}"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = timed_run([*releasegate_cmd(), "run", "--target", str(profile), "-m", "mcp",
                           "--report-dir", str(reports)], cwd=REPO, env=env, expect=(0,))
-        return wall, json.loads((reports / "summary.json").read_text())["duration_s"]
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, json.loads((reports / "summary.json").read_text())["duration_s"], cpu
 
     once()  # warm-up
-    walls, inside = [], []
+    walls, inside, cpus = [], [], []
     for i in range(repeat):
-        wall, session = once()
+        wall, session, cpu = once()
         walls.append(wall)
         inside.append(session)
-        say(f"mcp suite {i + 1}/{repeat}: {wall:.2f}s (in session {session:.2f}s)")
-    return {"suite_s": summarize(walls), "in_session_s": summarize(inside)}
+        cpus.append(cpu)
+        say(f"mcp suite {i + 1}/{repeat}: {wall:.2f}s (in session {session:.2f}s, CPU {cpu:.2f}s)")
+    return {"suite_s": summarize(walls), "in_session_s": summarize(inside), "suite_cpu_s": summarize(cpus),
+            "suite_cpu_s_help": "user+sys CPU of the run and its SDK child process (not the server's): "
+                                "what the run costs whatever else the machine is doing"}
 
 
 def releasegate_conversation(url: str, headers: dict[str, str], evidence: bool) -> dict[str, float]:
-    """The conversation through releasegate.mcp; seconds per exchange kind."""
+    """The conversation through releasegate.mcp; seconds per exchange kind, and "cpu" (this
+    process's CPU over the exchanges; the client is built before)."""
     from releasegate.mcp.client import McpClient
     from releasegate.mcp.transport import McpTransport
     from releasegate.profile import Timeouts
@@ -99,6 +107,7 @@ def releasegate_conversation(url: str, headers: dict[str, str], evidence: bool) 
         timings[name] = time.perf_counter() - started
         return value
 
+    cpu = time.process_time()
     try:
         timed("initialize", client.initialize)
         timed("notifications/initialized", client.initialized)
@@ -107,6 +116,7 @@ def releasegate_conversation(url: str, headers: dict[str, str], evidence: bool) 
             raise BenchError(listing.problem)
         for tool in CALLS:
             timed(f"tools/call {tool}", lambda tool=tool: client.call_tool(tool, {}))
+        timings["cpu"] = time.process_time() - cpu
     finally:
         transport.close()
     return timings
@@ -126,6 +136,8 @@ def bare_conversation(url: str, headers: dict[str, str]) -> dict[str, float]:
         return json.loads(text)
 
     with httpx.Client(headers={**headers, "Accept": ACCEPT}, timeout=5, trust_env=False) as client:
+        cpu = time.process_time()
+
         def post(name: str, body: dict[str, Any], extra: dict[str, str]) -> httpx.Response:
             started = time.perf_counter()
             answer = client.post(url, json=body, headers=extra)
@@ -152,6 +164,7 @@ def bare_conversation(url: str, headers: dict[str, str]) -> dict[str, float]:
         for tool in CALLS:
             post(f"tools/call {tool}", {"jsonrpc": "2.0", "id": next(ids), "method": "tools/call",
                                         "params": {"name": tool, "arguments": {}}}, session)
+        timings["cpu"] = time.process_time() - cpu
     return timings
 
 
@@ -163,11 +176,14 @@ def bench_calls(rounds: int, url: str, headers: dict[str, str]) -> dict[str, Any
     }
     for side in sides.values():  # warm-up: imports, first connections
         side()
+    # client CPU is for the exchanges only: each side builds its client (and TLS context) before
     per_exchange: dict[str, dict[str, list[float]]] = {name: {} for name in sides}
     totals: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, side in sides.items():
             timings = side()
+            cpu[name].append(timings.pop("cpu"))
             totals[name].append(sum(timings.values()))
             for kind, seconds in timings.items():
                 per_exchange[name].setdefault(kind, []).append(seconds)
@@ -175,6 +191,7 @@ def bench_calls(rounds: int, url: str, headers: dict[str, str]) -> dict[str, Any
         f"{name} {statistics.median(v) * 1000:.1f} ms" for name, v in totals.items()))
     return {
         "conversation_s": {name: summarize(v) for name, v in totals.items()},
+        "conversation_client_cpu_s": {name: summarize(v) for name, v in cpu.items()},
         "exchange_median_ms": {name: {k: round(statistics.median(v) * 1000, 2) for k, v in kinds.items()}
                                for name, kinds in per_exchange.items()},
         "exchanges_per_conversation": 2 + len(CALLS) + 3,  # init, initialized, 3 list pages, 3 calls
@@ -192,6 +209,12 @@ def analyse(suite: dict[str, Any], calls: dict[str, Any]) -> tuple[dict[str, Any
                                              "evidence (Exchange + curl), as the checks do",
         "per_exchange_overhead_ms": round((conv["releasegate"]["median"] - bare) * 1000
                                           / calls["exchanges_per_conversation"], 3),
+        "client_cpu_ratio_with_evidence": round(
+            calls["conversation_client_cpu_s"]["releasegate_with_evidence"]["median"]
+            / calls["conversation_client_cpu_s"]["bare_httpx"]["median"], 3),
+        "client_cpu_ratio_with_evidence_help": "this process's CPU over the exchanges of a "
+                                               "conversation (the server is another process): "
+                                               "releasegate's own work beside httpx's",
     }
     targets = {
         "mcp_suite_under_2s": {"value": suite["suite_s"]["median"], "limit": SUITE_TARGET_S,
@@ -209,10 +232,14 @@ def print_table(result: dict[str, Any]) -> None:
           f"{result['machine']['loadavg_at_end']})")
     print(f"{'measure':<44}{'median':>10}{'min':>10}{'max':>10}")
     rows = [("mcp suite, releasegate run -m mcp (s)", suite["suite_s"]),
-            ("  in session, summary.json duration_s (s)", suite["in_session_s"])]
+            ("  in session, summary.json duration_s (s)", suite["in_session_s"]),
+            ("  CPU, the run + its SDK child (s)", suite["suite_cpu_s"])]
     rows += [(f"conversation, {name} (ms)", {k: v * 1000 if k in ("median", "min", "max") else v
                                              for k, v in stats.items()})
              for name, stats in calls["conversation_s"].items()]
+    rows += [(f"  client CPU, {name} (ms)", {k: v * 1000 if k in ("median", "min", "max") else v
+                                             for k, v in stats.items()})
+             for name, stats in calls["conversation_client_cpu_s"].items()]
     for label, stats in rows:
         print(f"{label:<44}{stats['median']:>10.3f}{stats['min']:>10.3f}{stats['max']:>10.3f}")
     print("\nper exchange, median ms:")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,10 @@ from releasegate.redact import MASK, Redactor, is_credential_key
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 EXCERPT_BYTES = 16 * 1024  # what is kept of a body for the report; the cap bounds what is read
+# After the response arrived on an SSE stream: read on this long / this much more for the end of
+# the stream, so the connection can be reused (a stream left unread closes it).
+DRAIN_S = 0.05
+DRAIN_BYTES = 64 * 1024
 MCP_HEADERS = ("mcp-session-id", "mcp-protocol-version", "allow", "x-accel-buffering",
                "www-authenticate")
 
@@ -222,7 +226,7 @@ class McpTransport:
                 fetch.status = response.status_code
                 fetch.headers = {k.lower(): v for k, v in response.headers.items()}
                 if read_body or not reply.sse:  # a stream that may never end is not read
-                    self._read(response, reply)
+                    self._read(response, reply, started + limits.total)
         except httpx.TimeoutException as exc:
             spent = time.perf_counter() - started
             if fetch.status is not None and reply.sse:
@@ -245,13 +249,13 @@ class McpTransport:
 
     # --- reading the answer -----------------------------------------------------------------
 
-    def _read(self, response: httpx.Response, reply: McpReply) -> None:
+    def _read(self, response: httpx.Response, reply: McpReply, ends_at: float) -> None:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.body_limit:
             reply.problem = f"body of {int(declared):,} bytes exceeds the {self.body_limit:,}-byte cap"
             return
         if reply.sse:
-            self._read_stream(response, reply)
+            self._read_stream(response, reply, ends_at)
             return
         body, over = self._read_capped(response)
         reply.fetch.body = body
@@ -259,6 +263,23 @@ class McpTransport:
             reply.problem = f"body exceeds the {self.body_limit:,}-byte cap"
             return
         self._judge_body(reply)
+
+    @staticmethod
+    def _drain(stream: Iterator[bytes], ends_at: float) -> None:
+        """The end of an answered stream, if it comes at once, so the connection is kept;
+        otherwise leave it (and the connection) behind — the answer is complete either way."""
+        seconds = min(DRAIN_S, ends_at - time.perf_counter())
+        if seconds <= 0:
+            return
+        read = 0
+        try:
+            with exchange_deadline(seconds):
+                for chunk in stream:
+                    read += len(chunk)
+                    if read > DRAIN_BYTES:
+                        return
+        except Exception:  # after the answer, nothing the stream does matters
+            pass
 
     def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
@@ -313,12 +334,13 @@ class McpTransport:
         reply.wrong_ids.append(answer_id)
         return False
 
-    def _read_stream(self, response: httpx.Response, reply: McpReply) -> None:
+    def _read_stream(self, response: httpx.Response, reply: McpReply, ends_at: float) -> None:
         """Events until the response to our id; then stop reading, whatever the server does."""
         parser = SseParser()
         kept: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        stream = response.iter_bytes()
+        for chunk in stream:
             size += len(chunk)
             if size - len(chunk) < EXCERPT_BYTES:
                 kept.append(chunk)
@@ -328,6 +350,8 @@ class McpTransport:
                                  f"the response to id {reply.want_id}")
                 return
             if self._take(reply, parser.feed(chunk)):
+                if reply.message is not None:
+                    self._drain(stream, ends_at)
                 return
         if self._take(reply, parser.close()):
             return
