@@ -196,8 +196,10 @@ class Reading:
         return False
 
 
-class _Parser:
-    """Bytes in; events and keep-alive comments out (see the module docstring for why)."""
+class EventParser:
+    """Bytes in; events and keep-alive comments out (see the module docstring for why).
+
+    Shared by this module's stream reader and releasegate.mcp.transport (MCP answers on SSE)."""
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -245,7 +247,7 @@ def read_stream(http: HttpTarget, path: str, *, deadline_s: float, max_bytes: in
         sent["Last-Event-ID"] = last_event_id
     started = time.perf_counter()
     end_at = started + deadline_s
-    parser = _Parser()
+    parser = EventParser()
     try:
         with exchange_deadline(deadline_s), \
                 connect_sse(http.client, "GET", path, headers=sent, timeout=timeout) as source:
@@ -285,7 +287,7 @@ def read_stream(http: HttpTarget, path: str, *, deadline_s: float, max_bytes: in
     return reading
 
 
-def _consume(reading: Reading, response: httpx.Response, parser: _Parser, started: float,
+def _consume(reading: Reading, response: httpx.Response, parser: EventParser, started: float,
              end_at: float, max_bytes: int, stop_on: str | None) -> None:
     """Feed the body to the parser until a stop condition; sets ``reading.end``."""
     for chunk in response.iter_bytes():

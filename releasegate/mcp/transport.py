@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,9 +26,12 @@ from releasegate.evidence import Exchange, excerpt
 from releasegate.http import HEADERS_THAT_MATTER, Fetch, describe_transport_error, is_unreachable
 from releasegate.mcp import jsonrpc
 from releasegate.mcp.remedies import remedy_for
-from releasegate.mcp.sse import Event, SseParser
 from releasegate.profile import Timeouts
 from releasegate.redact import MASK, Redactor, is_credential_key
+from releasegate.sse import COMMENT, EventParser
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 EXCERPT_BYTES = 16 * 1024  # what is kept of a body for the report; the cap bounds what is read
@@ -50,7 +53,7 @@ class McpReply:
     want_id: int | str | None = None
     message: Mapping[str, Any] | None = None  # the response to ``sent`` (or an id-less error)
     problem: str | None = None  # why there is no usable answer
-    events: list[Event] = field(default_factory=list)
+    events: list[ServerSentEvent] = field(default_factory=list)
     others: list[Mapping[str, Any]] = field(default_factory=list)  # notifications/requests seen
     wrong_ids: list[Any] = field(default_factory=list)
     made_up: frozenset[str] = frozenset()  # request headers whose values releasegate invented
@@ -336,7 +339,7 @@ class McpTransport:
 
     def _read_stream(self, response: httpx.Response, reply: McpReply, ends_at: float) -> None:
         """Events until the response to our id; then stop reading, whatever the server does."""
-        parser = SseParser()
+        parser = EventParser()
         kept: list[bytes] = []
         size = 0
         stream = response.iter_bytes()
@@ -353,13 +356,13 @@ class McpTransport:
                 if reply.message is not None:
                     self._drain(stream, ends_at)
                 return
-        if self._take(reply, parser.close()):
-            return
         if reply.message is None:
-            reply.problem = self._why_no_response(reply, parser)
+            reply.problem = self._why_no_response(reply, parser.unfinished())
 
-    def _take(self, reply: McpReply, events: list[Event]) -> bool:
-        for event in events:
+    def _take(self, reply: McpReply, items: Iterable[Any]) -> bool:
+        for event in items:
+            if event is COMMENT:
+                continue  # a keep-alive
             reply.events.append(event)
             if not event.data.strip():
                 continue  # a priming event (2025-11-25: an id and empty data) or a keep-alive
@@ -373,12 +376,12 @@ class McpTransport:
         return False
 
     @staticmethod
-    def _why_no_response(reply: McpReply, parser: SseParser) -> str:
+    def _why_no_response(reply: McpReply, unfinished: int) -> str:
         want = f"the response to id {reply.want_id}"
         if reply.wrong_ids:
             return (f"the SSE stream carried a response for id {reply.wrong_ids[0]!r} but never {want}"
                     ": responses must answer the request they belong to")
-        if parser.cut_mid_event:
-            return (f"the SSE stream ended mid-event ({parser.pending_chars} characters of an "
-                    f"unterminated event) before {want}")
-        return f"the SSE stream ended after {parser.events_seen} events without {want}"
+        if unfinished:
+            return (f"the SSE stream ended mid-event ({unfinished} characters of an unterminated "
+                    f"event) before {want}")
+        return f"the SSE stream ended after {len(reply.events)} events without {want}"

@@ -12,6 +12,7 @@ from releasegate.evidence import Evidence
 from releasegate.http import HttpTarget
 from releasegate.mcp.config import McpConfig, origin_of
 from releasegate.mcp.engine import McpEndpoint, McpView
+from releasegate.parametrize import checklist_params
 from releasegate.plugin import require_section, target_of
 from releasegate.profile import Target
 from releasegate.redact import Redactor
@@ -72,26 +73,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One check per configured call (mcp.calls) and per module (mcp.modules.names).
+    """One check per configured call (mcp.calls, by id) and per module (mcp.modules.names).
 
-    A call carries its profile severity; the calls of the PASS rule (000 §1.3 A+B+D) are the
-    smoke subset's. With nothing configured, one N/A check stands in, so the checklist says so.
+    A call's contract check carries the call's profile severity; the calls of the PASS rule
+    (000 §1.3 A+B+D) are the smoke subset's. Nothing configured: one N/A line says so.
     """
     target = target_of(metafunc.config)
     section = (target.section("mcp") if target else None) or {}
+    name = target.name if target else None
     if "call" in metafunc.fixturenames:
         config = McpConfig.from_section(section) if section else None
-        if config is None or not config.calls:
-            metafunc.parametrize("call", [pytest.param(None, id="none", marks=pytest.mark.severity(
-                "blocker"))])
-            return
-        smoke = set(config.pass_rule.calls) if config.pass_rule else set()
+        calls = config.calls if config else ()
         contract = metafunc.definition.originalname == "test_tool_call_meets_contract"
-        metafunc.parametrize("call", [
-            pytest.param(spec, id=spec.id, marks=[
-                *([pytest.mark.severity(spec.severity)] if contract else []),
-                *([pytest.mark.smoke] if contract and spec.id in smoke else [])])
-            for spec in config.calls])
+        smoke = config.pass_rule.calls if contract and config and config.pass_rule else ()
+        params = checklist_params([c.id for c in calls], missing="mcp.calls", target_name=name,
+                                  smoke=smoke)
+        if contract:  # severity per call; the N/A line needs one too
+            weight = {c.id: c.severity for c in calls}
+            params = [pytest.param(*p.values, id=p.id, marks=[
+                *p.marks, pytest.mark.severity(weight.get(p.values[0], "blocker"))]) for p in params]
+        metafunc.parametrize("call", params)
     if "module" in metafunc.fixturenames:
-        names = (section.get("modules") or {}).get("names") or [None]
-        metafunc.parametrize("module", names, ids=[n or "none" for n in names])
+        names = (section.get("modules") or {}).get("names") or []
+        metafunc.parametrize("module", checklist_params(names, missing="mcp.modules", target_name=name))

@@ -21,13 +21,6 @@ CONTRACT_REMEDY = ("000 §1.3: a tool exception, a DB error or a broken output s
                    "if it regressed")
 
 
-def configured(mcp, call: CallSpec | None) -> CallSpec:
-    __tracebackhide__ = True
-    if call is None:
-        pytest.skip(f"mcp.calls: not configured in target {mcp.endpoint.target.name}")
-    return call
-
-
 def listed_tool(mcp, spec: CallSpec) -> Mapping[str, Any] | None:
     """The tool's tools/list entry (for its outputSchema); fails when a good listing lacks it."""
     __tracebackhide__ = True
@@ -45,7 +38,7 @@ def listed_tool(mcp, spec: CallSpec) -> Mapping[str, Any] | None:
 @pytest.mark.runbook("000", "§1.2", "the tool call returns no error, ok=true and its documented shape")
 @pytest.mark.remedy(CONTRACT_REMEDY)
 def test_tool_call_meets_contract(mcp, call):
-    spec = configured(mcp, call)
+    spec = mcp.config.call(call)
     mcp.declares_tools()
     tool = listed_tool(mcp, spec)
     reply = mcp.call(spec)
@@ -59,7 +52,7 @@ def test_tool_call_meets_contract(mcp, call):
 @pytest.mark.remedy("000 §1.2 / §2: a slow tool is usually a slow query — run the tool's SQL from "
                     "000 §2 with EXPLAIN, check indexes and DB load")
 def test_tool_call_within_latency_budget(mcp, call):
-    spec = configured(mcp, call)
+    spec = mcp.config.call(call)
     reply = mcp.call(spec)
     elapsed_ms = reply.elapsed_s * 1000
     mcp.evidence.note(latency_ms=round(elapsed_ms, 1), budget_ms=spec.latency_budget_ms)

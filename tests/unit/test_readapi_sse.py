@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from releasegate.sse import COMMENT, Reading, _Parser
+from releasegate.sse import COMMENT, EventParser, Reading
 
 
-def feed(*chunks: bytes) -> tuple[list, _Parser]:
-    parser = _Parser()
+def feed(*chunks: bytes) -> tuple[list, EventParser]:
+    parser = EventParser()
     out = [item for chunk in chunks for item in parser.feed(chunk)]
     return out, parser
 
