@@ -47,6 +47,7 @@ class Handshake:
 
     expect_session: bool
     expect_modern: bool
+    session_required: bool = True  # mcp.stateful: a broken initialize is a failure, never N/A
     session: McpClient | None = None
     initialize: McpReply | None = None
     initialized: McpReply | None = None
@@ -68,8 +69,10 @@ class Handshake:
 
     @property
     def modern_only(self) -> bool:
-        """Auto mode and the server answers only the sessionless revision."""
-        return self.expect_session and self.expect_modern and not self.session_ok and self.modern_ok
+        """Auto mode, a profile that does not require the session, and a server that answers
+        only the sessionless revision."""
+        return (self.expect_session and self.expect_modern and not self.session_required
+                and not self.session_ok and self.modern_ok)
 
     @property
     def primary(self) -> McpClient | None:
@@ -124,7 +127,8 @@ class McpEndpoint:
     def _handshake(self) -> Handshake:
         revision = self.config.revision
         h = Handshake(expect_session=revision == AUTO or revision in SESSION_REVISIONS,
-                      expect_modern=revision == AUTO or revision in MODERN_REVISIONS)
+                      expect_modern=revision == AUTO or revision in MODERN_REVISIONS,
+                      session_required=self.config.stateful)
         if h.expect_session:
             h.session = McpClient(self.transport, era="session",
                                   version=LATEST_SESSION if revision == AUTO else revision)

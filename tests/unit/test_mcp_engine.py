@@ -95,12 +95,22 @@ def test_a_session_only_server_makes_2026_checks_not_applicable():
 
 
 def test_a_sessionless_server_makes_session_checks_not_applicable():
-    end = endpoint(FakeServer(session=False))
+    end = endpoint(FakeServer(session=False), stateful=False)
     h = end.handshake()
     assert h.modern_only and h.primary is h.modern
     with pytest.raises(pytest.skip.Exception, match="speaks only 2026-07-28"):
         view(end).session()
     assert view(end).tools().by_name() == {"get_x": {"name": "get_x", "inputSchema": {"type": "object"}}}
+
+
+def test_a_broken_initialize_fails_when_the_profile_requires_the_session():
+    end = endpoint(FakeServer(session=False))  # stateful (000 §1.4) is the default
+    h = end.handshake()
+    assert h.modern_ok and not h.modern_only and h.primary is None
+    with pytest.raises(CheckFailed, match="MCP session could not start: MCP initialize answered 405"):
+        view(end).session()
+    with pytest.raises(CheckFailed, match="MCP session could not start"):
+        view(end).tools()
 
 
 def test_a_pinned_sessionless_revision_never_sends_initialize():
