@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reference._mcp_faults import FaultLayer
+from reference._sql import DatabaseDown, Queries
 
 PAGE_SIZE = 4  # tools per tools/list page: production servers with many tools paginate
 MODULES = ("finbot", "mubot", "aiops", "observability")  # runbook 003
@@ -51,6 +52,7 @@ CONFIG_JOBS = (
     ("injuries_daily", True, "30 3 * * *"), ("fixtures_backfill", True, "*/10 * * * *"),
     ("teams_bootstrap", False, "manual"),
 )
+DB_ERRORS = (psycopg.Error, DatabaseDown)  # a tool that reports ok=false catches these
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 
 
@@ -71,29 +73,14 @@ class Settings:
 
 
 class Database:
-    """One read-only connection, re-opened when it breaks: the tools only read."""
+    """reference/_sql.Queries (one read-only connection, re-opened when it breaks), rows as tuples
+    (so every column a query selects needs a name of its own)."""
 
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
+        self._queries = Queries(dsn)
 
     async def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        async with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, connect_timeout=2,
-                    options="-c default_transaction_read_only=on -c statement_timeout=2000")
-            try:
-                cursor = await self._conn.execute(sql, params or None)
-                return await cursor.fetchall()
-            except psycopg.OperationalError:
-                await self._conn.close()
-                raise
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
+        return [tuple(row.values()) for row in await self._queries.rows(sql, params)]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -263,12 +250,12 @@ def build_server(settings: Settings, db: Database) -> MCPServer:
         """Quota left, from the latest API response headers (000 §1.2 A, §2.2)."""
         try:
             rows = await db.rows(
-                "SELECT fetched_at, response_headers->>'x-ratelimit-requests-remaining',"
-                " response_headers->>'X-RateLimit-Remaining' FROM raw.api_responses"
+                "SELECT fetched_at, response_headers->>'x-ratelimit-requests-remaining' AS daily,"
+                " response_headers->>'X-RateLimit-Remaining' AS minute FROM raw.api_responses"
                 " WHERE response_headers ? 'x-ratelimit-requests-remaining'"
                 "    OR response_headers ? 'X-RateLimit-Remaining'"
                 " ORDER BY fetched_at DESC LIMIT 1")
-        except psycopg.Error as exc:
+        except DB_ERRORS as exc:
             return RateLimitStatus(ok=False, error=_reason(exc))
         if not rows:
             return RateLimitStatus(ok=True)
@@ -291,7 +278,7 @@ def build_server(settings: Settings, db: Database) -> MCPServer:
                 for name in names:
                     (count,), = await db.rows(f"SELECT count(*) FROM {name}")
                     counts[layer][name.split(".", 1)[1]] = int(count)
-        except psycopg.Error as exc:
+        except DB_ERRORS as exc:
             return DatabaseStats(ok=False, error=_reason(exc))
         return DatabaseStats(ok=True, **counts)
 
@@ -430,7 +417,8 @@ def build_server(settings: Settings, db: Database) -> MCPServer:
 
 async def _fixtures(db: Database, limit: int) -> list[Fixture]:
     rows = await db.rows(
-        "SELECT f.id, f.league_id, f.date_utc, f.status, h.name, a.name FROM core.fixtures f"
+        "SELECT f.id, f.league_id, f.date_utc, f.status, h.name AS home, a.name AS away"
+        " FROM core.fixtures f"
         " JOIN core.teams h ON h.id = f.home_team_id JOIN core.teams a ON a.id = f.away_team_id"
         " ORDER BY f.date_utc DESC, f.id LIMIT %s", max(0, min(limit, 100)))
     return [Fixture(id=i, league_id=lg, date_utc=_iso(d) or "", status=s, home_team=h, away_team=a)
@@ -521,7 +509,6 @@ def build_app(settings: Settings) -> Any:
             for run in lifespans:
                 await stack.enter_async_context(run())
             yield
-            await db.close()
 
     app.router.lifespan_context = lifespan
     return FaultLayer(app, faults, sessionless=sessionless)
