@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
             await ctx.deps.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=ctx.middleware)
     app.state.settings = settings
     app.state.context = ctx
     return app

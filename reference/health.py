@@ -112,6 +112,14 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
             "environment": environment,
         })
 
+    async def pilot_status() -> dict[str, Any]:
+        """002 §2.4's pilot block: from the part that runs the pilot, when one does."""
+        provider = ctx.shared.get("pilot_status")
+        if provider is not None:
+            return await provider()
+        return {"enabled": True, "tenant_id": "pilot",
+                "rate_limit": {"current": 0, "limit": 50, "remaining": 50, "window_seconds": 3600}}
+
     async def release_ready(_: Request) -> Response:
         (db_ok, db_detail, db_ms), (redis_ok, _, depth) = await asyncio.gather(
             deps.database(), deps.redis())
@@ -131,9 +139,7 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
             "config_hash": ("sha256:NOT-A-HASH!" if "config_hash_malformed" in faults
                             else config_hash(settings)),
             "checks": checks,
-            "pilot": {"enabled": True, "tenant_id": "pilot",
-                      "rate_limit": {"current": 0, "limit": 50, "remaining": 50,
-                                     "window_seconds": 3600}},
+            "pilot": await pilot_status(),
         }
         if "build_id_missing" in faults:
             del body["build_id"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the app's modules import starlette, psycopg and redis; keep discovery light
+    from starlette.middleware import Middleware
     from starlette.routing import BaseRoute
 
     from reference.app import Dependencies, Settings
@@ -43,6 +44,9 @@ class AppContext:
     faults: frozenset[str]
     # Async context managers entered in the app's lifespan (e.g. an MCP session manager).
     lifespans: list[Callable[[], AbstractAsyncContextManager[Any]]] = field(default_factory=list)
+    # ASGI middleware wrapped around every route (e.g. request metrics), outermost first.
+    middleware: list[Middleware] = field(default_factory=list)
+    shared: dict[str, Any] = field(default_factory=dict)  # parts share objects in the app process
 
 
 @dataclass

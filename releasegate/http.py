@@ -48,6 +48,7 @@ class Fetch:
     unreachable: bool = False  # no connection at all: refused, DNS, connect timeout
     request_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     timeout_s: float | None = field(default=None, repr=False)
+    curl_body: tuple[str, ...] = field(default=(), repr=False)  # curl arguments sending the body
     _json: Any = field(default=None, repr=False)
     _json_error: str | None = field(default=None, repr=False)
     _json_done: bool = field(default=False, repr=False)
@@ -91,7 +92,7 @@ class Fetch:
             command += ["-X", self.method]
         for name, value in self.request_headers.items():
             command += ["-H", f"{name}: {value}"]
-        command.append(self.url)
+        command += [*self.curl_body, self.url]
         return Exchange(
             request=self.label, host=self.host, status=self.status,
             latency_ms=round(self.elapsed_s * 1000, 1),
@@ -241,17 +242,32 @@ class HttpTarget:
         self._client.close()
 
     def fetch(self, path: str, *, method: str = "GET", timeouts: Timeouts | None = None,
-              headers: Mapping[str, str] | None = None) -> Fetch:
-        """One request, bounded by ``timeouts`` (default: the profile's) and the body cap."""
+              headers: Mapping[str, str] | None = None, json_body: Any = None,
+              files: Mapping[str, tuple[str, bytes]] | None = None) -> Fetch:
+        """One request, bounded by ``timeouts`` (default: the profile's) and the body cap.
+
+        ``json_body`` sends a JSON body; ``files`` a multipart form ({field: (filename, bytes)},
+        as ``curl -F field=@filename``).
+        """
         limits = timeouts or self.timeouts
         result = Fetch(method=method, url=f"{self.base_url}{path}",
                        request_headers={**self._headers, **(headers or {})}, timeout_s=limits.total)
+        body: dict[str, Any] = {}
+        if json_body is not None:
+            body["json"] = json_body
+            result.curl_body = ("-H", "Content-Type: application/json",
+                                "--data", json.dumps(json_body, separators=(",", ":")))
+        if files:
+            body["files"] = dict(files)
+            result.curl_body = tuple(a for field_name, (filename, _) in files.items()
+                                     for a in ("-F", f"{field_name}=@{filename}"))
         timeout = httpx.Timeout(connect=limits.connect, read=min(limits.read, limits.total),
                                 write=limits.read, pool=limits.connect)
         started = time.perf_counter()
         try:
             with exchange_deadline(limits.total), \
-                    self._client.stream(method, path, headers=headers, timeout=timeout) as response:
+                    self._client.stream(method, path, headers=headers, timeout=timeout,
+                                        **body) as response:
                 result.status = response.status_code
                 result.headers = {k.lower(): v for k, v in response.headers.items()}
                 declared = response.headers.get("content-length", "")

@@ -1,0 +1,39 @@
+"""Fixtures of the observability area: /metrics, Prometheus, logs, Sentry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from releasegate.http import Fetch, HttpTarget
+from releasegate.observe import (  # noqa: F401 - fixtures shared with suites/rollback
+    log_cache,
+    logs,
+    prometheus,
+    prometheus_api,
+    register_secrets,
+    triggers,
+)
+from releasegate.plugin import require_section
+from releasegate.profile import Target
+from releasegate.redact import Redactor
+
+
+@pytest.fixture(scope="session")
+def metrics_scrape(target: Target, http_target_factory: Callable[[Any], HttpTarget],
+                   redactor: Redactor) -> Fetch:
+    """One GET of the service's /metrics in the Prometheus text format (004)."""
+    section = require_section(target, "metrics")
+    endpoint = dict(section.get("endpoint") or {})
+    if "base_url" not in endpoint:
+        health = target.section("health") or {}
+        if "base_url" not in health:
+            pytest.skip(f"metrics.endpoint.base_url: not configured in target {target.name}")
+        endpoint = {**{k: v for k, v in health.items() if k in ("base_url", "headers", "verify_tls",
+                                                                   "ca_bundle")}, **endpoint}
+    register_secrets(redactor, endpoint.get("headers"))
+    http = http_target_factory(endpoint)
+    return http.fetch(endpoint.get("path", "/metrics"),
+                      headers={"Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1"})
