@@ -17,6 +17,7 @@ those count against the pilot's hourly limit that checks probe).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,8 @@ class Plan:
         probes = [("GET", "/healthz/ready", {}), ("GET", "/health/ready", {})]
         headers = {"X-API-Key": self.api_key}
         if self.quiet:
-            jobs = [("POST", "/full-process?tenant_id=acme", {"headers": headers, "files": {"file": INVOICE}})]
+            jobs = [("POST", "/full-process?tenant_id=acme",
+                     {"headers": headers, "files": {"file": INVOICE}})]
             return probes + (jobs if n % QUIET_EVERY == QUIET_EVERY - 1 else [])
         tenants = list(CUSTOMERS)
         if self.pilot and n % PILOT_EVERY == PILOT_EVERY // 2:
@@ -112,8 +114,7 @@ class LiveTraffic:
                 for method, path, kwargs in self.plan.requests(n):
                     if self._stop.is_set():
                         return
-                    try:
+                    # the app may be stopping or faulted; the next round tries again
+                    with contextlib.suppress(httpx.HTTPError):
                         self.plan.seen(client.request(method, path, **kwargs))
-                    except httpx.HTTPError:
-                        pass  # the app may be stopping or faulted; the next round tries again
                 n += 1

@@ -7,6 +7,7 @@ the command is killed at the byte cap or the deadline, whichever comes first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -35,7 +36,8 @@ class CommandResult:
         return lines[-1][:200] if lines else ""
 
 
-def run_command(argv: list[str], *, timeout_s: float, max_bytes: int, keep_tail: bool = True) -> CommandResult:
+def run_command(argv: list[str], *, timeout_s: float, max_bytes: int,
+                keep_tail: bool = True) -> CommandResult:
     """Run ``argv`` (no shell); stop it at ``timeout_s`` or once it printed ``max_bytes``.
 
     ``keep_tail``: when the cap is hit, keep the last ``max_bytes`` (a log's newest lines) and
@@ -79,11 +81,14 @@ def run_command(argv: list[str], *, timeout_s: float, max_bytes: int, keep_tail:
                 break
     if error:
         _kill(proc)
+    code: int | None = None
     try:
         code = proc.wait(timeout=max(deadline - time.perf_counter(), 0.5))
     except subprocess.TimeoutExpired:
         _kill(proc)
-        code, error = None, error or f"{argv[0]} did not exit within {timeout_s:g}s"
+        error = error or f"{argv[0]} did not exit within {timeout_s:g}s"
+    if error:
+        code = None  # killed: its exit status says nothing about the command
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
@@ -97,11 +102,7 @@ def run_command(argv: list[str], *, timeout_s: float, max_bytes: int, keep_tail:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # the whole group: a shell's children too
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        pass

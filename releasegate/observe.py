@@ -8,6 +8,7 @@ suites/rollback and suites/observability import these fixtures in their conftest
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -27,11 +28,15 @@ from releasegate.triggers import FAILED, INCONCLUSIVE, ROLL_BACK_NOW, Evaluation
 POST_DEPLOY = {"error_rate": "post_deploy_error_rate", "latency_p95": "post_deploy_latency_p95"}
 
 
+_SECRET_HEADER = re.compile(r"key|token|secret|auth|signature|cookie|session", re.I)
+
+
 def register_secrets(redactor: Redactor, headers: Mapping[str, str] | None, *values: str) -> None:
-    """Mask credential headers and tokens even when the profile gave them literally."""
+    """Mask credential headers (X-Admin-Key, Authorization, …) and tokens in every output, also
+    when the profile gave them literally rather than as ${VAR}."""
     found = [v for v in values if v]
     for name, value in (headers or {}).items():
-        if is_credential_key(name) or name.lower() == "authorization":
+        if is_credential_key(name) or _SECRET_HEADER.search(name):
             found += [value, value.split(" ", 1)[-1]]
     redactor.add(found)
 

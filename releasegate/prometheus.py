@@ -7,7 +7,9 @@ same call by curl (`curl -G … --data-urlencode 'query=…'`), so the report sh
 written, not URL-encoded.
 
 Queries are evaluated at one instant per run (``now``), so a trigger's sample gate and its value
-describe the same moment even while Prometheus keeps scraping.
+describe the same moment even while Prometheus keeps scraping. Once a call got no complete
+answer (refused, timed out), later calls of the run fail at once with the same reason: a dead
+Prometheus costs one timeout, not one per trigger.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -76,6 +78,7 @@ class PrometheusAPI:
         self._command = command  # turns a curl argv into the report's reproduce command
         self._cache: dict[Any, Any] = {}
         self._recorders: list[list[Exchange]] = []
+        self._down: Fetch | None = None  # the first exchange that got no complete answer
 
     @contextmanager
     def recording(self) -> Iterator[list[Exchange]]:
@@ -97,7 +100,13 @@ class PrometheusAPI:
 
     def _get(self, path: str, params: list[tuple[str, str]], request: str) -> Answer:
         url_path = f"{path}?{urlencode(params)}" if params else path
-        fetch = self.http.fetch(url_path)
+        if self._down is not None:  # no HTTP answer before: fail at once, not after every timeout
+            fetch = replace(self._down, url=f"{self.base_url}{url_path}", elapsed_s=0.0,
+                            error=f"{self._down.error} (not asked again this run)")
+        else:
+            fetch = self.http.fetch(url_path)
+            if (fetch.error and fetch.status is None) or "total timeout" in (fetch.error or ""):
+                self._down = fetch
         curl = ["curl", "-sS", "-G"]
         for name, value in fetch.request_headers.items():
             curl += ["-H", f"{name}: {value}"]
@@ -171,20 +180,18 @@ class PrometheusAPI:
                             ("step", f"{step_s:g}")], f"PromQL range {expr}")
         return self._result(answer, f"the range query {expr!r}")
 
-    def metric_exists(self, name: str, selector: str, since_s: float) -> tuple[bool, Answer]:
-        """Whether any series of ``name`` matching ``selector`` has samples in the last ``since_s``."""
+    def metric_exists(self, name: str, selector: str, window: str) -> tuple[bool, Answer]:
+        """Whether any series of ``name`` matching ``selector`` has a sample within ``window``.
+
+        A PromQL query, not the label-values API: that one answers per 2-hour block, so a
+        metric the release stopped exporting minutes ago would still "exist" there.
+        """
         __tracebackhide__ = True
-        key = ("exists", name, selector, since_s)
+        key = ("exists", name, selector, window)
         if key not in self._cache:
-            match = f"{name}{{{selector}}}"
-            answer = self._get("/api/v1/label/__name__/values",
-                               [("match[]", match), ("start", f"{self.now - since_s:.3f}"),
-                                ("end", f"{self.now:.3f}")], f"Prometheus series of {match}")
-            if not isinstance(answer.data, list):
-                raise CheckFailed(f"Prometheus answered the series lookup of {match} with "
-                                  f"{type(answer.data).__name__}, not a list of names",
-                                  cause=answer.exchange.key)
-            self._cache[key] = (name in answer.data, answer)
+            expr = f"count(present_over_time({name}{{{selector}}}[{window}]))"
+            answer = self.query(expr)
+            self._cache[key] = (bool(answer.series), answer)
         else:
             self._seen(self._cache[key][1])
         return self._cache[key]

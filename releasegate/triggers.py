@@ -108,7 +108,8 @@ BUILTIN: dict[str, Trigger] = {t.name: t for t in (
             " or 0 * sum by (endpoint) (increase(http_requests_total{$selector}[$window])))"
             " / sum by (endpoint) (increase(http_requests_total{$selector}[$window])))",
             threshold=0.0, window="24h",
-            action="investigate: readiness must stay 200 for the whole day (002 §1.3)", samples=_REQUESTS, min_samples=5,
+            action="investigate: readiness must stay 200 for the whole day (002 §1.3)",
+            samples=_REQUESTS, min_samples=5,
             samples_unit="readiness answers", metrics=("http_requests_total",), selector=READINESS),
     # --- 004 Alerting Rules thresholds ---
     Trigger("error_rate", "the error rate", _ERROR_RATIO_004, threshold=0.05, window="5m",
@@ -266,9 +267,8 @@ def evaluate(api: PrometheusAPI, trigger: Trigger, selector: str) -> Evaluation:
     ev = Evaluation(trigger, INCONCLUSIVE, "", promql, threshold=trigger.threshold)
     if trigger.samples:
         ev.samples_promql = render(trigger.samples, sel, trigger.window)
-    window_s = duration_s(trigger.window)
     for metric in trigger.metrics:
-        exists, answer = api.metric_exists(metric, selector, window_s)
+        exists, answer = api.metric_exists(metric, selector, trigger.window)
         ev.answers.append(answer)
         if not exists:
             ev.outcome, ev.missing_metric = FAILED, metric

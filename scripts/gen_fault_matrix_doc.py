@@ -34,7 +34,8 @@ def render() -> str:
         names = [n for n in row.faults.split(",") if n]
         breaks = "; ".join(FAULTS[n].breaks for n in names) or "nothing: the healthy stack"
         checks = "<br>".join(f"`{c}` — {reason.replace('|', '/')}" for c, reason in
-                             sorted(row.failing.items())) or "none: every check passes"
+                             sorted(row.failing.items())) or (
+            "none fail: judged Inconclusive, not verified" if row.faults else "none: every check passes")
         lines.append(f"| {row.markers} | `{row.faults or 'healthy'}` | {breaks} "
                      f"| {row.verdict} ({row.exit_code}) | {checks} |")
     return "\n".join(lines) + "\n"

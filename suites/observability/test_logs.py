@@ -10,7 +10,8 @@ from releasegate.errors import CheckFailed
 pytestmark = pytest.mark.observability
 
 
-@pytest.mark.runbook("004", "PII Policy", "logs carry no email, company_name, contact_emails or e-mail addresses")
+@pytest.mark.runbook("004", "PII Policy",
+                     "logs carry no email, company_name, contact_emails or e-mail addresses")
 @pytest.mark.severity("warning")
 @pytest.mark.remedy("004 PII Policy: log a hash or an id instead of email / company_name / "
                     "contact_emails; have the log store purge the lines already written")

@@ -1,0 +1,117 @@
+"""The rollback and observability suites against hostile servers: refused, silent, an HTML
+login page, JSON of the wrong shape, a huge body, a missing log file. Every check that reads
+them fails with one line, none errors, the run ends within a bound computed from the profile's
+timeouts, and nothing hangs (a dead Prometheus costs one timeout, not one per trigger)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import hostile
+from tests.hostile import MB, HostileServer
+from tests.support import SuiteRun, run_suites, write_profile
+
+CONNECT_S, READ_S, TOTAL_S = 1, 1, 2
+# Prometheus: one timeout, then fail-fast; /metrics, feedback-stats, system-health: one fetch
+# each; plus interpreter, plugin and report start-up.
+RUN_BOUND_S = 4 * (TOTAL_S + READ_S) + 12
+PROMETHEUS_CHECKS = ("test_ready_not_503_for_5_minutes", "test_5xx_rate_within_5_percent_over_10_minutes",
+                     "test_queue_not_stuck_for_15_minutes", "test_error_rate_below_1_percent",
+                     "test_alert_rule_loaded[HighErrorRate]", "test_no_critical_alert_firing")
+SERVICE_CHECKS = ("test_metrics_endpoint_exposes_prometheus_format", "test_feedback_stats_reachable",
+                  "test_system_health_reachable")
+LOG_CHECKS = ("test_run_summary_lines_valid", "test_logs_free_of_pii")
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., HostileServer]]:
+    servers: list[HostileServer] = []
+
+    def start(handler: hostile.Handler) -> HostileServer:
+        servers.append(HostileServer(handler).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def run_against(tmp_path: Path, url: str) -> SuiteRun:
+    """Every section of both areas pointed at ``url``; the log file does not exist."""
+    missing_log = {"file": str(tmp_path / "no-such.log")}
+    path = write_profile(tmp_path / "hostile.yaml", {
+        "name": "hostile", "environment": "staging",
+        "defaults": {"timeouts": {"connect": CONNECT_S, "read": READ_S, "total": TOTAL_S},
+                     "body_limit_bytes": MB},
+        "metrics": {"endpoint": {"base_url": url}, "prometheus": {"base_url": url, "selector": 'job="x"'},
+                    "logs": missing_log},
+        "rollback": {"logs": missing_log, "run_summary": {}},
+        "pilot": {"base_url": url, "admin_headers": {"X-Admin-Key": "hostile-admin-key"}},
+        "sentry": {"dsn": "https://publickey@sentry.example.com/42"},
+    })
+    started = time.monotonic()
+    run = run_suites(path, tmp_path / "reports", "-m", "rollback or observability",
+                     timeout=RUN_BOUND_S * 3)
+    elapsed = time.monotonic() - started
+    output = run.stdout + run.stderr
+    assert "INTERNALERROR" not in output, output[-3000:]
+    assert elapsed < RUN_BOUND_S, f"run took {elapsed:.1f}s, bound {RUN_BOUND_S}s"
+    assert run.returncode == run.summary["exit_code"] in (1, 2), output[-3000:]
+    errored = {n: o for n, o in run.outcomes().items() if o == "error"}
+    assert not errored, f"a misbehaving target must fail checks, not error them: {errored}"
+    for name, message in run.failed().items():
+        assert message.strip() and "\n" not in message and "Traceback" not in message, (name, message)
+    assert "hostile-admin-key" not in run.outputs()
+    return run
+
+
+def failed_with(run: SuiteRun, checks: tuple[str, ...], needle: str) -> None:
+    failed = run.failed()
+    for check in checks:
+        assert needle in failed.get(check, ""), f"{check}: {run.outcomes().get(check)} {failed.get(check)!r}"
+
+
+def test_refused(tmp_path):
+    with hostile.refused_port() as port:
+        run = run_against(tmp_path, f"http://127.0.0.1:{port}")
+    failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "connection refused")
+    failed_with(run, LOG_CHECKS, "no-such.log: No such file or directory")
+    assert run.summary["verdict"] == "ROLLBACK" and run.outcomes()["test_sentry_dsn_well_formed"] == "passed"
+
+
+def test_silent(tmp_path, serve):
+    run = run_against(tmp_path, serve(hostile.silent).url)
+    failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "read timeout (1s)")
+    assert "(not asked again this run)" in run.failed()["test_no_critical_alert_firing"]
+
+
+def test_html_login_page(tmp_path, serve):
+    page = b"<html><head><title>Sign in</title></head><body>SSO</body></html>"
+    run = run_against(tmp_path, serve(hostile.respond("200 OK", "text/html", page)).url)
+    failed_with(run, PROMETHEUS_CHECKS, "answered 200 with an HTML page 'Sign in' instead of JSON")
+    failed_with(run, ("test_feedback_stats_reachable",), "a login page or proxy stands in front")
+
+
+def test_json_of_the_wrong_shape(tmp_path, serve):
+    run = run_against(tmp_path, serve(hostile.respond("200 OK", "application/json", b'{"hello": 1}')).url)
+    failed_with(run, PROMETHEUS_CHECKS, 'without {"status": "success", "data": …}: not its HTTP API')
+    failed_with(run, ("test_metrics_endpoint_exposes_prometheus_format",),
+                "not a valid Prometheus exposition")
+    failed_with(run, ("test_feedback_stats_reachable",), "has no feedback_coverage between 0 and 1")
+
+
+def test_huge_body(tmp_path, serve):
+    run = run_against(tmp_path, serve(hostile.huge(50 * MB, declared=False)).url)
+    failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "body exceeds the 1,048,576-byte cap")
+
+
+def test_prometheus_error_answer_is_quoted(tmp_path, serve):
+    body = (b'{"status": "error", "errorType": "execution", '
+            b'"error": "query timed out in expression evaluation"}')
+    server = serve(hostile.respond("503 Service Unavailable", "application/json", body))
+    run = run_against(tmp_path, server.url)
+    failed_with(run, PROMETHEUS_CHECKS, "execution: query timed out in expression evaluation")
