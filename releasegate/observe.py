@@ -68,6 +68,7 @@ class TriggerView:
         """Successful → return; Failed → CheckFailed with 002 §6.3's action; else Inconclusive."""
         __tracebackhide__ = True
         key = key or name
+        require_section(self.target, section.split(".")[0])  # rollback triggers: opt in by section
         overrides = self.target.section(f"{section}.{key}") or {}
         if overrides.get("enabled") is False:
             pytest.skip(f"{section}.{key}.enabled is false in target {self.target.name}")
