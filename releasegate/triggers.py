@@ -42,6 +42,11 @@ READINESS = 'endpoint=~"/health/ready|/healthz/ready"'
 _RATIO = ("(sum(increase({m}{{{num},$selector}}[$window])) or vector(0))"
           " / sum(increase({m}{{$selector}}[$window]))")
 _REQUESTS = "sum(increase(http_requests_total{$selector}[$window]))"
+# The share of answers matching {num} per endpoint, the worst endpoint kept (with its label);
+# "or 0 * …" keeps endpoints that never gave such an answer at 0 rather than dropping them.
+_SHARE_BY_ENDPOINT = ("topk(1, (sum by (endpoint) (increase(http_requests_total{{{num},$selector}}[$window]))"
+                      " or 0 * sum by (endpoint) (increase(http_requests_total{{$selector}}[$window])))"
+                      " / sum by (endpoint) (increase(http_requests_total{{$selector}}[$window])))")
 _P95 = ("histogram_quantile(0.95, sum by (le) "
         "(rate(http_request_duration_seconds_bucket{$selector}[$window])))")
 _LATENCY_SAMPLES = "sum(increase(http_request_duration_seconds_count{$selector}[$window]))"
@@ -77,9 +82,7 @@ class Trigger:
 BUILTIN: dict[str, Trigger] = {t.name: t for t in (
     # --- 002 §6.1 ---
     Trigger("ready_503", "the share of 503s among readiness answers",
-            "topk(1, (sum by (endpoint) (increase(http_requests_total{status=\"503\",$selector}[$window]))"
-            " or 0 * sum by (endpoint) (increase(http_requests_total{$selector}[$window])))"
-            " / sum by (endpoint) (increase(http_requests_total{$selector}[$window])))",
+            _SHARE_BY_ENDPOINT.format(num='status="503"'),
             threshold=1.0, op=">=", window="5m", action=ROLL_BACK_NOW, samples=_REQUESTS,
             min_samples=5, samples_unit="readiness answers", metrics=("http_requests_total",),
             selector=READINESS),
@@ -104,9 +107,7 @@ BUILTIN: dict[str, Trigger] = {t.name: t for t in (
             selector=API_TRAFFIC, factor=2.0, baseline_s=3.0),
     # --- 002 §1.3: /health/ready stable (200) ---
     Trigger("ready_stable", "the share of non-200 readiness answers",
-            "topk(1, (sum by (endpoint) (increase(http_requests_total{status!=\"200\",$selector}[$window]))"
-            " or 0 * sum by (endpoint) (increase(http_requests_total{$selector}[$window])))"
-            " / sum by (endpoint) (increase(http_requests_total{$selector}[$window])))",
+            _SHARE_BY_ENDPOINT.format(num='status!="200"'),
             threshold=0.0, window="24h",
             action="investigate: readiness must stay 200 for the whole day (002 §1.3)",
             samples=_REQUESTS, min_samples=5,
