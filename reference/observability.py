@@ -35,6 +35,8 @@ from reference.traffic import LiveTraffic, Plan, record_history
 FAULTS = (
     Fault("metric_family_missing", "/metrics no longer exports db_connection_pool_size",
           "004 Metrics to Track"),
+    Fault("metrics_content_type_wrong", "/metrics is served as application/json (a JSONResponse "
+          "where 004 uses text/plain)", "004 Prometheus Integration"),
     Fault("db_pool_exhausted", "the app leaks DB connections: pool over 80 %, critical "
           "DBConnectionPoolExhausted firing", "004 Alerting Rules, Incident Response 1"),
     Fault("alert_rule_missing", "Prometheus runs without the HighCeleryTaskFailureRate rule",
@@ -117,6 +119,8 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
     async def metrics(request: Request) -> Response:
         await exporter.refresh()
         body, content_type = m.exposition(request.headers.get("accept"))
+        if "metrics_content_type_wrong" in ctx.faults:
+            content_type = "application/json"
         return Response(body, headers={"content-type": content_type})
 
     sentry = sentry_standin.routes(os.environ.get(SENTRY_KEY_ENV, ""),

@@ -5,39 +5,30 @@ from __future__ import annotations
 import pytest
 
 from releasegate.errors import CheckFailed
-from releasegate.plugin import target_of
 
 pytestmark = pytest.mark.observability
 
 DEFAULT_RULES = ["HighErrorRate", "HighLatency", "DBConnectionPoolExhausted", "HighCeleryTaskFailureRate"]
 
 
-def pytest_generate_tests(metafunc):
-    """One check per rule of metrics.alert_rules.required (004's four by default)."""
-    if "rule_name" in metafunc.fixturenames:
-        target = target_of(metafunc.config)
-        cfg = (target.section("metrics.alert_rules") if target else None) or {}
-        metafunc.parametrize("rule_name", cfg.get("required") or DEFAULT_RULES)
-
-
-@pytest.mark.runbook("004", "Alerting Rules", "the alerting rule is loaded in Prometheus and healthy")
+@pytest.mark.runbook("004", "Alerting Rules", "the named alerting rules are loaded in Prometheus and healthy")
 @pytest.mark.severity("warning")
-@pytest.mark.remedy("004 Alerting Rules: add the rule to the rule file Prometheus loads (rule_files), "
-                    "check it with promtool check rules, reload Prometheus; fix its expression if "
+@pytest.mark.remedy("004 Alerting Rules: add the rules to the rule file Prometheus loads (rule_files), "
+                    "check it with promtool check rules, reload Prometheus; fix an expression whose "
                     "health is err")
-def test_alert_rule_loaded(prometheus, rule_name, evidence):
+def test_alert_rules_loaded(prometheus, target, evidence):
+    required = (target.section("metrics.alert_rules") or {}).get("required") or DEFAULT_RULES
     rules, _ = prometheus.rules()
-    found = [r for r in rules if r.get("name") == rule_name]
-    evidence.note(rule=rule_name, loaded=[{k: r.get(k) for k in ("group", "query", "health", "lastError")}
-                                          for r in found], rules_loaded=len(rules))
-    if not found:
-        raise CheckFailed(f"Prometheus at {prometheus.base_url} has no alerting rule {rule_name} "
-                          f"({len(rules)} rules loaded): that alert can never fire")
-    broken = [r for r in found if r.get("health") not in ("ok", None)]
-    if broken:
-        rule = broken[0]
-        raise CheckFailed(f"alerting rule {rule_name} (group {rule.get('group')}) is "
-                          f"{rule.get('health')}: {str(rule.get('lastError') or 'no error given')[:200]}")
+    by_name = {r.get("name"): r for r in rules}
+    missing = [name for name in required if name not in by_name]
+    broken = [f"{name} is {by_name[name].get('health')}: {str(by_name[name].get('lastError') or '?')[:120]}"
+              for name in required if name in by_name and by_name[name].get("health") not in ("ok", None)]
+    evidence.note(required=required, loaded={n: {k: by_name[n].get(k) for k in ("group", "health", "query")}
+                                             for n in required if n in by_name}, rules_loaded=len(rules))
+    if missing or broken:
+        said = ([f"no alerting rule {', '.join(missing)} ({len(rules)} rules loaded): it can never fire"]
+                if missing else []) + broken
+        raise CheckFailed(f"Prometheus at {prometheus.base_url}: {'; '.join(said)}")
 
 
 @pytest.mark.runbook("003", "§1-2", "no critical alert is firing after the deploy")

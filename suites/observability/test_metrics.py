@@ -6,9 +6,9 @@ import pytest
 
 from releasegate import metrics_scrape as exposition
 from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.plugin import target_of
 
 pytestmark = pytest.mark.observability
+EXPOSITION_TYPES = ("text/plain", "application/openmetrics-text")
 
 
 @pytest.fixture(scope="session")
@@ -37,41 +37,43 @@ def families(metrics_scrape, parsed, evidence):
 @pytest.mark.remedy("004 Prometheus Integration: mount generate_latest() on /metrics with the "
                     "metrics middleware; Prometheus scrapes it every 15 s")
 def test_metrics_endpoint_exposes_prometheus_format(families, metrics_scrape, evidence):
-    evidence.note(families=len(families))
+    content_type = metrics_scrape.headers.get("content-type", "")
+    evidence.note(families=len(families), content_type=content_type)
+    if not content_type.startswith(EXPOSITION_TYPES):
+        raise CheckFailed(f"{metrics_scrape.label} serves the metrics as {content_type or 'no type'!r}, "
+                          "not text/plain; version=0.0.4 or application/openmetrics-text: Prometheus 3 "
+                          "refuses such a scrape", cause=metrics_scrape.key)
     if not families:
         raise CheckFailed(f"{metrics_scrape.label} answered 200 with no metric family",
                           cause=metrics_scrape.key)
 
 
-def pytest_generate_tests(metafunc):
-    """One check per family of metrics.families (004's application metrics by default)."""
-    if "family" in metafunc.fixturenames:
-        target = target_of(metafunc.config)
-        listed = ((target.section("metrics") if target else None) or {}).get("families")
-        wanted = listed or exposition.DEFAULT_FAMILIES
-        metafunc.parametrize("family", wanted, ids=[f["name"] for f in wanted])
-
-
-@pytest.mark.runbook("004", "Metrics to Track", "the metric family is exported with its type and labels")
+@pytest.mark.runbook("004", "Metrics to Track", "the metric families are exported with types and labels")
 @pytest.mark.severity("warning")
 @pytest.mark.remedy("004 Prometheus Integration: register the metric in app/core/metrics.py (Counter "
                     "/ Histogram / Gauge with the documented labels); alert rules and rollback "
                     "triggers read it")
-def test_metric_family_exported(families, family, metrics_scrape, evidence):
-    name, where = family["name"], metrics_scrape.label
-    found = exposition.lookup(families, name)
-    evidence.note(expected=family, seen=None if found is None else {
-        "type": found.type, "labels": sorted(found.labels), "series": found.samples})
-    if found is None:
-        raise CheckFailed(f"{where} does not export {name} (004 Metrics to Track)",
+def test_metric_families_exported(families, target, metrics_scrape, evidence):
+    wanted = (target.section("metrics") or {}).get("families") or exposition.DEFAULT_FAMILIES
+    problems, unknowable, seen = [], [], {}
+    for family in wanted:
+        name = family["name"]
+        found = exposition.lookup(families, name)
+        if found is None:
+            problems.append(f"{name} missing")
+            continue
+        seen[name] = {"type": found.type, "labels": sorted(found.labels), "series": found.samples}
+        if family.get("type") and found.type != family["type"]:
+            problems.append(f"{name} is a {found.type}, not a {family['type']}")
+        missing = sorted(set(family.get("labels", ())) - found.labels)
+        if missing and found.samples == 0:
+            unknowable.append(name)
+        elif missing:
+            problems.append(f"{name} lacks label(s) {', '.join(missing)}")
+    evidence.note(expected=[f["name"] for f in wanted], seen=seen, labels_not_checkable=unknowable)
+    if problems:
+        raise CheckFailed(f"{metrics_scrape.label}: {'; '.join(problems)} (004 Metrics to Track)",
                           cause=metrics_scrape.key)
-    if family.get("type") and found.type != family["type"]:
-        raise CheckFailed(f"{where} exports {name} as a {found.type}, expected a {family['type']}",
-                          cause=metrics_scrape.key)
-    missing = sorted(set(family.get("labels", ())) - found.labels)
-    if missing and found.samples == 0:
-        raise Inconclusive(f"{name} is declared but has no series yet: its labels "
-                           f"{', '.join(family['labels'])} cannot be checked")
-    if missing:
-        raise CheckFailed(f"{where}: {name} lacks the label(s) {', '.join(missing)} "
-                          f"(has {', '.join(sorted(found.labels)) or 'none'})", cause=metrics_scrape.key)
+    if unknowable:
+        raise Inconclusive(f"{', '.join(unknowable)} declared but without series yet: their labels "
+                           "cannot be checked")

@@ -68,11 +68,14 @@ ROWS: list[Row] = [
     row("metric_family_missing", 4, "INVESTIGATE", {
         "test_db_pool_within_80_percent": "metric db_connection_pool_size has no series matching "
                                           '{job="reference"}',
-        "test_metric_family_exported[db_connection_pool_size]": "does not export db_connection_pool_size",
+        "test_metric_families_exported": "/metrics: db_connection_pool_size missing (004 Metrics to Track)",
+    }),
+    row("metrics_content_type_wrong", 4, "INVESTIGATE", {
+        "test_metrics_endpoint_exposes_prometheus_format": "serves the metrics as 'application/json'",
     }),
     row("alert_rule_missing", 4, "INVESTIGATE", {
-        "test_alert_rule_loaded[HighCeleryTaskFailureRate]": "has no alerting rule "
-                                                             "HighCeleryTaskFailureRate",
+        "test_alert_rules_loaded": "no alerting rule HighCeleryTaskFailureRate (6 rules loaded): it "
+                                   "can never fire",
     }),
     # --- logs: run_summary (002 §5), build identity (002 §2.1, §7), PII (004) ---
     row("run_summary_malformed", 4, "INVESTIGATE", {
