@@ -18,10 +18,11 @@ from releasegate.errors import CheckFailed, Inconclusive
 from releasegate.evidence import Evidence
 from releasegate.http import Fetch, HttpTarget
 from releasegate.logsource import LogCache, LogSample, LogUnreadable
-from releasegate.plugin import RunState, require_section
+from releasegate.plugin import require_section
 from releasegate.profile import Target
 from releasegate.prometheus import PrometheusAPI
 from releasegate.redact import Redactor, is_credential_key
+from releasegate.run import RunState
 from releasegate.triggers import FAILED, INCONCLUSIVE, ROLL_BACK_NOW, Evaluation, configure, evaluate, trend
 
 # post-deploy keys in the profile -> built-in trigger names
@@ -184,8 +185,10 @@ def serving_build(fetch: Fetch, evidence: Evidence) -> dict[str, Any]:
     return body
 
 
-def require_mutations(run_state: RunState, what: str) -> None:
-    """N/A unless --allow-mutations: the check would change the target."""
+def require_mutations(run_state: RunState, evidence: Evidence, what: str) -> None:
+    """N/A unless --allow-mutations: the check would change the target; when it may, its
+    evidence says what it changed (DESIGN rule 1)."""
     __tracebackhide__ = True
     if not run_state.allow_mutations:
         pytest.skip(f"changes the target ({what}): run with --allow-mutations")
+    evidence.note(changes_target=what)

@@ -77,7 +77,8 @@ def test_quiet_service_is_inconclusive_not_go_and_read_only(tmp_path):
         run = releasegate_run(stack.profile_path, tmp_path / "quiet", "-m", "rollback or observability")
         secrets = profile_secrets(stack.profile_path)
     assert (run.returncode, run.summary["verdict"]) == (4, "INVESTIGATE"), run.stdout[-3000:]
-    assert run.summary["reason"].startswith("inconclusive, not verified: ")
+    assert run.summary["reason"].startswith("inconclusive, not verified")
+    assert "not judged (Inconclusive)" in run.summary["reason"]
     outcomes = run.outcomes()
     inconclusive = {c for c, o in outcomes.items() if o == "inconclusive"}
     assert inconclusive == QUIET_INCONCLUSIVE

@@ -42,7 +42,7 @@ def test_sentry_dsn_well_formed(sentry_cfg, evidence):
 @pytest.mark.remedy("001 §6.2: check the DSN's project, the SDK's environment setting, outbound "
                     "access to the Sentry host and the project's inbound filters and rate limits")
 def test_sentry_test_event_arrives(sentry_cfg, target, run_state, http_target_factory, evidence):
-    require_mutations(run_state, "sends one test error event to Sentry")
+    require_mutations(run_state, evidence, "sends one test error event to Sentry")
     api = require_section(target, "sentry.api")
     parsed, problem = sentry.parse_dsn(sentry_cfg["dsn"])
     if problem or parsed is None:

@@ -46,7 +46,7 @@ def test_system_health_reachable(pilot, evidence):
 @pytest.mark.remedy("002 §3.1 / §9.3: fix the tenant filter; purge what leaked (DELETE FROM incidents "
                     "WHERE tenant_id='pilot') and roll back if prod tenants saw pilot data")
 def test_pilot_tenant_isolated(pilot, run_state, evidence):
-    require_mutations(run_state, "submits one pilot invoice")
+    require_mutations(run_state, evidence, "submits one pilot invoice")
     submitted = evidence.http(pilot.submit()).expect_status(200, 201, 202)
     job_id = submitted.json().get("job_id") if isinstance(submitted.json(), dict) else None
     if not job_id:
@@ -68,7 +68,7 @@ def test_pilot_tenant_isolated(pilot, run_state, evidence):
 @pytest.mark.remedy("002 §7.1 step 1 depends on it: fix PILOT_ENABLED handling (pilot_guard.py); until "
                     "then stop the pilot by scaling its workers down")
 def test_kill_switch_stops_pilot_jobs(pilot, run_state, evidence):
-    require_mutations(run_state, "switches the pilot off and on again, submits one pilot invoice")
+    require_mutations(run_state, evidence, "switches the pilot off and on again, submits one pilot invoice")
     before = evidence.http(pilot.status())
     if pilot_block(before).get("enabled") is False:
         raise Inconclusive(f"{before.label} reports the pilot already disabled: not switching it on "
@@ -112,7 +112,7 @@ def test_kill_switch_stops_pilot_jobs(pilot, run_state, evidence):
 @pytest.mark.remedy("002 §3.3: enforce PILOT_MAX_INVOICES_PER_HOUR in pilot_guard.py; meanwhile use "
                     "the kill switch (002 §3.2) to cap the pilot's cost")
 def test_rate_limit_answers_429(pilot, run_state, evidence):
-    require_mutations(run_state, "submits pilot invoices until the hourly limit answers 429")
+    require_mutations(run_state, evidence, "submits pilot invoices until the hourly limit answers 429")
     status = evidence.http(pilot.status())
     limit = pilot_block(status).get("rate_limit") or {}
     cap = int(pilot.cfg["rate_limit"]["max_probe_jobs"])
