@@ -60,6 +60,8 @@ API_KEY_ENV, ADMIN_KEY_ENV, LIMIT_ENV = "RG_API_KEY", "RG_ADMIN_KEY", "RG_PILOT_
 class TenantStats:
     """What a run_summary line counts, per tenant, since the service started."""
 
+    classified: int = 0  # invoices and incidents classified so far (the deterministic pattern)
+    incidents_classified: int = 0
     invoices: int = 0
     incidents: int = 0
     s1: int = 0
@@ -130,9 +132,11 @@ class Pipeline:
         """The tenant's n-th invoice: every third is a mismatch (an incident), one incident in
         ten is S1 (s1_spike: every other one), one in five OCR-suspect, three in five get feedback,
         one invoice in twelve is accepted with rounding."""
-        n = tenant.invoices  # before this one is counted
+        n = tenant.classified  # counted here, before any await: concurrent requests stay distinct
+        tenant.classified += 1
         incident = n % 3 == 2
-        k = tenant.incidents
+        k = tenant.incidents_classified
+        tenant.incidents_classified += incident
         s1 = incident and (k % 2 == 0 if "s1_spike" in self.faults else k % 10 == 9)
         return {"incident": incident, "severity": "S1" if s1 else "S2",
                 "ocr_suspect": incident and k % 5 == 4, "feedback": incident and k % 5 < 3,
