@@ -21,12 +21,11 @@ from releasegate.http import HttpTarget
 from releasegate.profile import Timeouts
 from releasegate.prometheus import PrometheusAPI, duration_s
 
-NOW = time.time()
 DAY = 86400
 LABELS = 'job="api",instance="a:1"'
 
 
-def history() -> str:
+def history(now: float) -> str:
     """One day ago: a quiet, fast day (the baseline); the last 10 minutes: errors and slowness."""
     lines: list[str] = []
 
@@ -34,8 +33,8 @@ def history() -> str:
         lines.extend([f"# HELP {name} x", f"# TYPE {name} {kind}"])
         lines.extend(f"{series} {value} {ts:.3f}" for series, value, ts in points)
 
-    recent = [NOW - 600 + 30 * i for i in range(21)]
-    first_day = [NOW - 2 * DAY + 3600 * i for i in range(25)]
+    recent = [now - 600 + 30 * i for i in range(21)]
+    first_day = [now - 2 * DAY + 3600 * i for i in range(25)]
     requests = [(f'http_requests_total{{{LABELS},status="{status}"}}', per_step * i, ts)
                 for status, per_step in (("200", 100.0), ("500", 20.0)) for i, ts in enumerate(recent)]
     family("http_requests", "counter", requests)
@@ -56,16 +55,17 @@ def history() -> str:
                                                 for ts in recent])
     family("db_connection_pool_max", "gauge", [(f"db_connection_pool_max{{{LABELS}}}", 20, ts)
                                                for ts in recent])
-    family("gone", "gauge", [(f"gone{{{LABELS}}}", 1, NOW - 1800)])  # stopped half an hour ago
+    family("gone", "gauge", [(f"gone{{{LABELS}}}", 1, now - 1800)])  # stopped half an hour ago
     return "\n".join(lines) + "\n# EOF\n"
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory) -> Iterator[PrometheusAPI]:
-    server = prometheus_server.start(tmp_path_factory.mktemp("prom"), "127.0.0.1:9", history())
+    now = time.time()  # here, not at import: xdist may run this module minutes after collecting it
+    server = prometheus_server.start(tmp_path_factory.mktemp("prom"), "127.0.0.1:9", history(now))
     http = HttpTarget(server.url, timeouts=Timeouts(1, 3, 5), body_limit=1 << 20)
     try:
-        yield PrometheusAPI(http, now=NOW)
+        yield PrometheusAPI(http, now=now)
     finally:
         http.close()
         server.stop()
@@ -89,7 +89,7 @@ def test_a_rejected_query_fails_with_prometheus_own_words(api):
 
 
 def test_range_query_gives_the_trend(api):
-    trend = api.query_range('sum(http_requests_total{status="200"})', NOW - 300, NOW, 60)
+    trend = api.query_range('sum(http_requests_total{status="200"})', api.now - 300, api.now, 60)
     values = [v for _, v in trend.series[0].values]
     assert trend.result_type == "matrix" and len(values) == 6 and values == sorted(values)
 
@@ -127,7 +127,7 @@ def test_triggers_end_to_end(api):
     assert pool.outcome == T.FAILED and "95 %" in pool.reason
     celery = T.evaluate(api, T.configure("celery_failures", {}), sel)
     assert celery.outcome == T.FAILED and celery.missing_metric == "celery_tasks_total"
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 2 * DAY))
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(api.now - 2 * DAY))
     spike = T.evaluate(api, T.configure("latency_spike", {"selector": "", "window": "10m",
                                                           "baseline": {"since": since}}), sel)
     assert spike.baseline["seconds"] == pytest.approx(0.095, abs=0.01)  # p95 of the first day
