@@ -51,7 +51,6 @@ def test_every_exit_code_from_a_fault(tmp_path):
         runs = {check: releasegate_run(stack.profile_path, tmp_path / check,
                                        "-m", "rollback or observability", "-k", check)
                 for check in EXITS}
-        everything = releasegate_run(stack.profile_path, tmp_path / "all", "-m", "rollback or observability")
     for check, (code, verdict) in EXITS.items():
         run = runs[check]
         assert (run.returncode, run.summary["exit_code"], run.summary["verdict"]) == (code, code, verdict), \
@@ -59,17 +58,12 @@ def test_every_exit_code_from_a_fault(tmp_path):
         assert set(run.outcomes()) == {check}
         if code:  # the verdict names the trigger that decided it
             assert run.summary["checks"][0]["item"] in run.summary["reason"], run.summary["reason"]
-    assert everything.returncode == 1 and everything.summary["verdict"] == "ROLLBACK"
-    failed = everything.failed()
-    assert {"test_ready_not_503_for_5_minutes", "test_5xx_rate_within_5_percent_over_10_minutes",
-            "test_feedback_stats_reachable", "test_p95_latency_within_2x_baseline"} <= set(failed)
-    evidence = {c["id"].split("::")[1]: c["evidence"] for c in everything.summary["checks"]}
-    seen = evidence["test_5xx_rate_within_5_percent_over_10_minutes"]["observed"]
+    five = runs["test_5xx_rate_within_5_percent_over_10_minutes"].summary["checks"][0]["evidence"]
+    seen = five["observed"]
     assert seen["promql"].startswith('(sum(increase(http_requests_total{status=~"5..",job="reference"')
     assert seen["min_samples_rule"] == "at least 20 requests over 10m" and seen["threshold"] == 0.05
     assert seen["value"] > 0.05 and len(seen["trend"]) >= 5
-    assert any("--data-urlencode" in r["reproduce"] for r in
-               evidence["test_5xx_rate_within_5_percent_over_10_minutes"]["requests"])
+    assert any("--data-urlencode" in r["reproduce"] for r in five["requests"])
 
 
 def test_quiet_service_is_inconclusive_not_go_and_read_only(tmp_path):
