@@ -6,15 +6,18 @@ Everything started here is stopped when the context exits, on failure and Ctrl-C
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -115,6 +118,29 @@ def select_parts(names: Iterable[str] | None) -> tuple[Part, ...]:
 
 
 @contextmanager
+def _sigterm_tears_down() -> Iterator[None]:
+    """SIGTERM while the stack runs stops it the way Ctrl-C does: everything started is torn down.
+
+    Python's default SIGTERM kills the process without unwinding, which would leave Postgres,
+    Redis, Prometheus and the app running. Only the main thread may install a handler, and one
+    that is already installed (the releasegate command's) is kept.
+    """
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
 def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = None,
                   provider: Provider | None = None, only: Iterable[str] | None = None,
                   log: Callable[[str], None] = lambda _: None) -> Iterator[Stack]:
@@ -128,6 +154,7 @@ def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = 
     provider = provider or get_provider()
     timings: dict[str, float] = {}
     with ExitStack() as stack:
+        stack.enter_context(_sigterm_tears_down())
         root = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rg-stack-")))
         root.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()

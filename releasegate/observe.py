@@ -8,7 +8,6 @@ suites/rollback and suites/observability import these fixtures in their conftest
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from releasegate.logsource import LogCache, LogSample, LogUnreadable
 from releasegate.plugin import require_section
 from releasegate.profile import Target
 from releasegate.prometheus import PrometheusAPI
-from releasegate.redact import Redactor, is_credential_key
+from releasegate.redact import Redactor, header_secrets
 from releasegate.run import RunState
 from releasegate.triggers import FAILED, INCONCLUSIVE, ROLL_BACK_NOW, Evaluation, configure, evaluate, trend
 
@@ -29,17 +28,10 @@ from releasegate.triggers import FAILED, INCONCLUSIVE, ROLL_BACK_NOW, Evaluation
 POST_DEPLOY = {"error_rate": "post_deploy_error_rate", "latency_p95": "post_deploy_latency_p95"}
 
 
-_SECRET_HEADER = re.compile(r"key|token|secret|auth|signature|cookie|session", re.I)
-
-
 def register_secrets(redactor: Redactor, headers: Mapping[str, str] | None, *values: str) -> None:
     """Mask credential headers (X-Admin-Key, Authorization, …) and tokens in every output, also
     when the profile gave them literally rather than as ${VAR}."""
-    found = [v for v in values if v]
-    for name, value in (headers or {}).items():
-        if is_credential_key(name) or _SECRET_HEADER.search(name):
-            found += [value, value.split(" ", 1)[-1]]
-    redactor.add(found)
+    redactor.add([*(v for v in values if v), *header_secrets(headers or {})])
 
 
 def rollback_remedy(target: Target) -> str:

@@ -24,7 +24,7 @@ from referencing.exceptions import NoSuchResource
 
 from releasegate.errors import ProfileError
 from releasegate.paths import SCHEMAS as SCHEMA_DIR
-from releasegate.redact import URL_SHAPE, Redactor, url_secrets
+from releasegate.redact import URL_SHAPE, Redactor, header_secrets, url_secrets
 
 SCHEMA_BASE = "https://releasegate.dev/schemas/"
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\$")
@@ -228,6 +228,21 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+def _collect_header_secrets(node: Any, secrets: set[str]) -> None:
+    """Credential headers anywhere in the profile (``headers:`` of any section) are secrets,
+    also when written literally rather than as ${VAR}: no output, reproduce commands included,
+    may show them."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "headers" and isinstance(value, Mapping):
+                secrets |= header_secrets(value)
+            else:
+                _collect_header_secrets(value, secrets)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_header_secrets(value, secrets)
+
+
 def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Target:
     """Read, expand and validate a profile; raise ProfileError with one line on any problem."""
     profile_path = Path(path)
@@ -252,6 +267,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         data = expand(raw, os.environ if env is None else env, secrets, typed, used=used)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
+    _collect_header_secrets(data, secrets)
     validator = schema_validator("profile.schema.json")
     _apply_typed(data, typed, validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))

@@ -45,6 +45,25 @@ def is_credential_key(key: str) -> bool:
     return CREDENTIAL_KEY.search(re.sub(r"[^A-Za-z0-9]+", "_", words).lower()) is not None
 
 
+# Request headers that carry credentials, whatever their exact name: X-Admin-Key, X-Auth-Token,
+# Authorization, Cookie, X-Signature ... (a header named like that is never safe to print).
+_CREDENTIAL_HEADER = re.compile(r"key|token|secret|auth|signature|cookie|session|password", re.I)
+
+
+def is_credential_header(name: str) -> bool:
+    return is_credential_key(name) or _CREDENTIAL_HEADER.search(name) is not None
+
+
+def header_secrets(headers: Mapping[str, Any]) -> set[str]:
+    """The credential values of a headers mapping: the whole value and what follows its scheme
+    ("Bearer abc" -> "Bearer abc" and "abc"), also when a profile gives them literally."""
+    found: set[str] = set()
+    for name, value in headers.items():
+        if isinstance(value, str) and value and is_credential_header(str(name)):
+            found |= {value, value.split(" ", 1)[-1]}
+    return found
+
+
 def url_secrets(url: str) -> set[str]:
     """The parts of a URL that are credentials: its userinfo (user and password), query values."""
     parts = urlsplit(url)

@@ -52,8 +52,10 @@ def run_suites(profile: Path | str, report_dir: Path, *args: str, env: dict[str,
     cmd = [sys.executable, "-m", "pytest", str(SUITES), f"--target={profile}",
            f"--report-dir={report_dir}", "--verdict-exit-codes", "-p", "no:cacheprovider",
            *args]
+    inherited = {k: v for k, v in os.environ.items()  # a suite run is not part of this xdist run
+                 if not k.startswith(("PYTEST_", "RELEASEGATE_TARGET", "GITHUB_STEP_SUMMARY"))}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+                          env={**inherited, **(env or {})})
     return SuiteRun(proc.returncode, proc.stdout, proc.stderr, report_dir)
 
 

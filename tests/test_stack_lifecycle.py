@@ -61,3 +61,32 @@ def _is_zombie(pid: str) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return True
+
+
+def test_sigterm_to_a_process_holding_the_stack_tears_it_down(tmp_path):
+    """Not only the releasegate command: any script using running_stack() cleans up on SIGTERM."""
+    script = tmp_path / "hold.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from reference.stack import running_stack\n"
+        "with running_stack(only=('health',)) as stack:\n"
+        "    print(stack.base_url, flush=True)\n"
+        "    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = proc.stdout.readline().strip()
+        port = int(base_url.rsplit(":", 1)[1])
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        assert children and _port_open(port)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        deadline = time.monotonic() + 5
+        while _port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _port_open(port), "the reference app still listens"
+        assert all(not Path(f"/proc/{pid}").exists() or _is_zombie(pid) for pid in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

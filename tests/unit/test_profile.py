@@ -38,7 +38,7 @@ def test_variable_is_expanded_and_recorded_as_secret(tmp_path):
         "base_url": BASE, "headers": {"Authorization": "Bearer ${RG_TOKEN}"}}})
     target = load_target(path, env={"RG_TOKEN": "s3cr3t-token"})
     assert target.data["health"]["headers"]["Authorization"] == "Bearer s3cr3t-token"
-    assert target.secrets == frozenset({"s3cr3t-token"})
+    assert target.secrets == frozenset({"s3cr3t-token", "Bearer s3cr3t-token"})
 
 
 def test_default_is_used_when_unset_and_is_not_a_secret(tmp_path):
@@ -304,3 +304,22 @@ def test_shipped_severity_overrides_name_real_checks(path):
                for m in re.finditer(r"^def (test_\w+)\(", f.read_text(), re.M)}
     named = {key.split("::")[-1].split("[")[0] for key in overrides}  # a name or a node id
     assert named <= defined, f"overrides naming no check: {named - defined}"
+
+
+def test_literal_credential_headers_are_secrets_in_every_section(tmp_path):
+    """A header named like a credential is masked also when the profile writes it literally —
+    in messages and in the curl commands that reproduce a request."""
+    from releasegate.http import Fetch
+
+    path = write(tmp_path, {"name": "unit", "health": {
+        "base_url": "https://api.example.com",
+        "headers": {"X-Admin-Key": "adm-literal-4711", "Authorization": "Bearer tok-literal-0815",
+                    "Accept": "application/json"}}})
+    target = load_target(path)
+    assert {"adm-literal-4711", "Bearer tok-literal-0815", "tok-literal-0815"} <= target.secrets
+    assert "application/json" not in target.secrets
+    fetch = Fetch("GET", "https://api.example.com/x", status=200,
+                  request_headers=target.data["health"]["headers"], timeout_s=3)
+    command = fetch.exchange(target.redactor()).reproduce
+    assert "adm-literal-4711" not in command and "tok-literal-0815" not in command
+    assert "'X-Admin-Key: ***'" in command and "'Accept: application/json'" in command
