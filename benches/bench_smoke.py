@@ -186,7 +186,7 @@ def bench_smoke(repeat: int, stack: Any, scratch: Path, env: dict[str, str]) -> 
     commands: dict[str, tuple[Callable[[], list[str]], Path, tuple[int, ...]]] = {
         "python_bare": (lambda: [py, "-c", "pass"], REPO, (0,)),
         "python_import_httpx": (lambda: [py, "-c", "import httpx"], REPO, (0,)),
-        "floor_subprocess": (lambda: [py, str(FLOOR_SCRIPT), stack.base_url], REPO, (0,)),
+        "floor_subprocess": (lambda: [py, str(FLOOR_SCRIPT), str(stack.profile_path)], REPO, (0,)),
         # exit 5: no tests collected, which is the point
         "pytest_startup": (lambda: [*pytest_startup, str(empty)], empty, (5,)),
         "pytest_startup_no_releasegate": (lambda: [*pytest_startup, "-p", "no:releasegate", str(empty)],
@@ -212,16 +212,17 @@ def bench_smoke(repeat: int, stack: Any, scratch: Path, env: dict[str, str]) -> 
             raise BenchError(f"{report}: verdict {summary.get('verdict')}, expected GO")
         in_session.append(float(summary["duration_s"]))
 
-    # The pure request floor: the same 4 requests in this process, on a fresh client each time.
+    # The pure request floor: the same requests in this process, on fresh clients each time.
     floor = load_floor()
+    profile = floor.load(str(stack.profile_path))
     requests_only: list[float] = []
     with_client: list[float] = []
     for i in range(max(repeat * 4, 20) + 1):
         t0 = time.perf_counter()
-        client = floor.make_client(stack.base_url)
+        client = floor.Floor(profile)
         t1 = time.perf_counter()
         try:
-            failures = floor.smoke(client)
+            failures = client.smoke()
         finally:
             t2 = time.perf_counter()
             client.close()

@@ -106,7 +106,9 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     # plugins add their options, so a bare "--target /tmp/x.yaml" would hide the repo's config.
     # anyio's pytest plugin comes along only because httpx needs anyio; no check uses it, and it
     # costs ~0.2 s of start-up on every gate run (benches/README.md).
+    # unraisableexception only reports exceptions in __del__ and costs two full gc runs at exit.
     args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
+            "-p", "no:unraisableexception",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--rootdir={SUITES.parent}"]
     if not IN_CHECKOUT:  # an installed wheel has no pyproject.toml: give its pytest settings
         args += ["-c", os.devnull, "--strict-markers", "-o", "xfail_strict=true",

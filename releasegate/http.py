@@ -228,7 +228,11 @@ class HttpTarget:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
-            transport=install_deadline(httpx.HTTPTransport(verify=verify, local_address=local_address)),
+            # A plain-http base URL never does TLS (no redirect is followed): no CA bundle to load
+            # (~20 ms per client, three or more clients per run).
+            transport=install_deadline(httpx.HTTPTransport(
+                verify=verify if self.base_url.startswith("https:") else False,
+                local_address=local_address)),
             follow_redirects=False,
             trust_env=False,  # a check must reach the target named in the profile, not a proxy
         )

@@ -11,17 +11,20 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
 from releasegate.backup.files import BackupFile, find_backups
-from releasegate.backup.migrations import AlembicConfig
-from releasegate.backup.redis_snapshot import RedisRehearsal, rehearse_redis
-from releasegate.backup.rehearsal import Options, Query, Rehearsal, rehearse_fresh, rehearse_latest
 from releasegate.errors import ServerUnavailable
 from releasegate.profile import Target
 from releasegate.servers import Provider, get_provider
+
+if TYPE_CHECKING:  # the rehearsal modules import psycopg, redis and alembic's helpers: a smoke run
+    # that only looks at backup files must not pay for them (~0.15 s), so they load on first use
+    from releasegate.backup.migrations import AlembicConfig
+    from releasegate.backup.redis_snapshot import RedisRehearsal
+    from releasegate.backup.rehearsal import Options, Rehearsal
 
 
 class BackupPlan:
@@ -74,6 +77,8 @@ class BackupPlan:
         return self._provider
 
     def alembic(self) -> AlembicConfig | None:
+        from releasegate.backup.migrations import AlembicConfig
+
         cfg = self.get("alembic")
         if not cfg:
             return None
@@ -91,6 +96,8 @@ class BackupPlan:
         return "fresh" if self.fresh_enabled and self.source_dsn else "latest"
 
     def options(self, kind: str) -> Options:
+        from releasegate.backup.rehearsal import Options, Query
+
         workdir = self.get("restore.workdir")
         return Options(
             provider=self.provider(),
@@ -131,6 +138,8 @@ class BackupPlan:
         return find_backups(self.path(self.get("files.path")))
 
     def rehearsal(self, kind: str) -> Rehearsal:
+        from releasegate.backup.rehearsal import Rehearsal, rehearse_fresh, rehearse_latest
+
         """The fresh-dump or latest-backup rehearsal (made on first use)."""
         def make() -> dict[str, Any]:
             if kind == "fresh":
@@ -141,6 +150,8 @@ class BackupPlan:
         return Rehearsal.from_dict(self._once(kind, make))
 
     def redis(self) -> RedisRehearsal:
+        from releasegate.backup.redis_snapshot import RedisRehearsal, rehearse_redis
+
         def make() -> dict[str, Any]:
             return rehearse_redis(self.get("redis.url"), self.provider(),
                                   sample_keys=int(self.get("redis.sample_keys", 200)),

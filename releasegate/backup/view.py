@@ -9,18 +9,20 @@ the fix, never as a failed check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from releasegate.backup.files import BackupFile, Completeness, check_complete
 from releasegate.backup.plan import BackupPlan
-from releasegate.backup.redis_snapshot import RedisRehearsal
-from releasegate.backup.rehearsal import Rehearsal
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
 from releasegate.errors import CheckFailed, ServerUnavailable
 from releasegate.evidence import Evidence, Exchange
 from releasegate.plugin import require_section
+
+if TYPE_CHECKING:  # loaded on first use (see releasegate/backup/plan.py)
+    from releasegate.backup.redis_snapshot import RedisRehearsal
+    from releasegate.backup.rehearsal import Rehearsal
 
 REPLICA = "throwaway replica"
 
