@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ from releasegate.outputs import write_no_verdict
 from releasegate.paths import IN_CHECKOUT, SUITES
 from releasegate.plugin import state
 from releasegate.profile import load_target
+from releasegate.results import AREAS
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
@@ -116,7 +118,7 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     if report_dir:
         args.append(f"--report-dir={report_dir}")
     if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in extra):
-        args.append(str(SUITES))
+        args += [str(path) for path in suites_for(extra)]
     try:
         code = int(pytest.main([*args, *extra], plugins=[Outcome()]))
     except SystemExit as exc:  # a usage error the plugin turned into one line and exit 64
@@ -125,6 +127,20 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
         return Outcome.code
     # pytest's own codes, where no verdict was reached: 2 interrupted, 3 crashed, 4 usage error
     return {2: EXIT_INTERRUPTED, 3: EXIT_SOFTWARE, 4: EXIT_UNUSABLE}.get(code, code)
+
+
+def suites_for(args: Sequence[str]) -> list[Path]:
+    """The suites/ folders a selection can reach: for `-m "data or redis"` only suites/data and
+    suites/redis (and suites/health with --expect-build), so a one-area gate run does not import
+    every other area's engine; anything else (smoke, `and`, `not`, -k) collects every suite."""
+    expr = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"), None)
+    words = re.findall(r"[A-Za-z_]\w*", expr or "")
+    areas = [w for w in words if w != "or"]
+    if not areas or not all((SUITES / area).is_dir() and area in AREAS for area in areas):
+        return [SUITES]
+    if any(a.startswith("--expect-build") for a in args):
+        areas.append("health")
+    return [SUITES / area for area in dict.fromkeys(areas)]
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

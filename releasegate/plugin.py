@@ -251,9 +251,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[WAIVER] = waiver
     if run is None:
         return
-    known = waivers.check_names(SUITES) | collected
     for what, names in (("severity override", overrides), ("waiver", [w.check for w in run.waivers])):
-        unknown = waivers.unknown(names, known)
+        unknown = waivers.unknown(names, frozenset(collected))
+        if unknown:  # not among the checks collected: perhaps among those another selection has
+            known = waivers.check_names(SUITES) | collected
+            unknown = waivers.unknown(unknown, known)
         if unknown:
             hints = [f"{n!r}: did you mean {close[0]!r}?" for n in unknown
                      if (close := difflib.get_close_matches(waivers.base_name(n), known, n=1))]

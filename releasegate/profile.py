@@ -27,6 +27,9 @@ from releasegate.paths import SCHEMAS as SCHEMA_DIR
 from releasegate.redact import URL_SHAPE, Redactor, header_secrets, url_secrets
 
 SCHEMA_BASE = "https://releasegate.dev/schemas/"
+# libyaml's loader when PyYAML was built with it (~10x faster than the pure-Python one); the
+# same safe subset of YAML either way.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}|\$\$")
 
 
@@ -170,7 +173,7 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
     whole = _VAR.fullmatch(node)
     if whole and whole.group(0) != "$$" and value.strip():
         try:
-            reading = yaml.safe_load(value)
+            reading = yaml.load(value, Loader=_SafeLoader)
         except yaml.YAMLError:  # e.g. a password starting with '@' or '!': text only
             reading = None
         if isinstance(reading, (int, float, bool)):
@@ -247,7 +250,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     """Read, expand and validate a profile; raise ProfileError with one line on any problem."""
     profile_path = Path(path)
     try:
-        raw = yaml.safe_load(profile_path.read_text())
+        raw = yaml.load(profile_path.read_text(), Loader=_SafeLoader)
     except FileNotFoundError:
         raise ProfileError(f"target profile {profile_path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text

@@ -174,3 +174,20 @@ def test_demo_db_down_is_rollback(tmp_path):
     assert 'ROLLBACK<small>exit 1</small>' in html
     assert html.index('id="rg-verdict"') < html.index('id="environment"')  # the verdict comes first
     assert proc.stderr.splitlines()[-1].endswith("verdict ROLLBACK (exit 1)")
+
+
+@pytest.mark.parametrize(("args", "folders"), [
+    (["-m", "data or redis"], ["data", "redis"]),
+    (["-m", "mcp"], ["mcp"]),
+    (["-m", "mcp", "--expect-build=git:abc"], ["mcp", "health"]),
+    (["-m", "smoke"], None),
+    (["-m", "health and not smoke"], None),
+    (["-m", "nosuch"], None),
+    ([], None),
+])
+def test_a_one_area_run_collects_only_that_area(args, folders):
+    from releasegate.cli import suites_for
+    from releasegate.paths import SUITES
+
+    expected = [SUITES] if folders is None else [SUITES / f for f in folders]
+    assert suites_for(args) == expected
