@@ -179,7 +179,8 @@ def test_demo_db_down_is_rollback(tmp_path):
 @pytest.mark.parametrize(("args", "folders"), [
     (["-m", "data or redis"], ["data", "redis"]),
     (["-m", "mcp"], ["mcp"]),
-    (["-m", "mcp", "--expect-build=git:abc"], ["mcp", "health"]),
+    (["-m", "mcp", "--expect-build=git:abc"], ["health", "mcp"]),
+    (["-m", "rollback or observability"], ["observability", "rollback"]),
     (["-m", "smoke"], None),
     (["-m", "health and not smoke"], None),
     (["-m", "nosuch"], None),
