@@ -297,6 +297,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted; everything started was stopped")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`releasegate stack faults | head`). Point stdout at
+        # /dev/null so the interpreter's last flush does not raise again (Python docs, "Note on
+        # SIGPIPE"). A listing did its job; a run or demo that lost its output reached no verdict.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if ns.func in (cmd_run, cmd_demo):
+            _say("stdout closed before the verdict was written; everything started was stopped")
+            return EXIT_INTERRUPTED
+        return 0
 
 
 if __name__ == "__main__":

@@ -47,6 +47,17 @@ def test_stack_faults_lists_every_fault(capsys):
         assert f"[{fault.runbook}]" in out
 
 
+def test_a_reader_that_goes_away_is_not_a_crash():
+    """`releasegate stack faults | head -1`: no traceback, exit 0 (the listing did its job)."""
+    proc = subprocess.Popen([str(CONSOLE_SCRIPT), "stack", "faults"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=clean_env(), bufsize=0)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the console script has started: its first write finds no reader
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 def test_stack_faults_are_described_in_english():
     turkish = re.compile(r"[çğışöüÇĞİŞÖÜ]|\b(Beklenen|Kontrol|Amaç|Durum)\b")
     for fault in FAULTS.values():
