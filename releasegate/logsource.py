@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from releasegate import pii
 from releasegate.command import run_command
 from releasegate.errors import CheckFailed
 from releasegate.evidence import Exchange, excerpt
@@ -80,9 +81,16 @@ def read(config: Mapping[str, Any], command: Callable[[list[str]], str] = " ".jo
     lines = lines[-int(cfg["max_lines"]):]
     exchange = Exchange(request=f"read {where}", status=status,
                         latency_ms=round((time.perf_counter() - started) * 1000, 1),
-                        excerpt=excerpt(f"{total} lines, last: {lines[-1] if lines else '(none)'}"),
+                        excerpt=excerpt(f"{total} lines, last: {last_line(lines, cfg)}"),
                         reproduce=reproduce)
     return LogSample(where, lines, total - len(lines) + 1, exchange)
+
+
+def last_line(lines: list[str], cfg: Mapping[str, Any]) -> str:
+    """The newest line for the evidence, with personal data masked (004 PII Policy)."""
+    if not lines:
+        return "(none)"
+    return pii.scrub(lines[-1], cfg.get("forbidden_fields") or pii.FORBIDDEN_FIELDS)
 
 
 def json_records(sample: LogSample) -> list[tuple[int, dict[str, Any] | None, str]]:

@@ -9,9 +9,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from releasegate.logsource import LogSample
+if TYPE_CHECKING:  # logsource scrubs its excerpts with this module
+    from releasegate.logsource import LogSample
 
 FORBIDDEN_FIELDS = ("email", "company_name", "contact_emails")  # 004: "hash veya id kullan"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -36,6 +37,35 @@ def mask(value: Any) -> str:
         tld = domain.rsplit(".", 1)[-1]
         return f"{local[:1]}***@{domain[:1]}***.{tld}"
     return f"{text[:1]}***" if text else "***"
+
+
+def scrub(line: str, forbidden: Iterable[str] = FORBIDDEN_FIELDS) -> str:
+    """The line as evidence may show it: forbidden fields' values and e-mail addresses masked.
+
+    A log line quoted in the report would otherwise repeat the personal data the PII check
+    exists to find (004 PII Policy).
+    """
+    banned = {f.lower() for f in forbidden}
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if isinstance(record, (dict, list)):
+            return json.dumps(_scrubbed(record, banned), ensure_ascii=False)
+    return EMAIL.sub(lambda found: mask(found.group(0)), line)
+
+
+def _scrubbed(node: Any, banned: set[str]) -> Any:
+    if isinstance(node, dict):
+        return {key: (mask(value) if str(key).lower() in banned and value not in (None, "", [], {})
+                      else _scrubbed(value, banned)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_scrubbed(value, banned) for value in node]
+    if isinstance(node, str):
+        return EMAIL.sub(lambda found: mask(found.group(0)), node)
+    return node
 
 
 def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:

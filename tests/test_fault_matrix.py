@@ -24,6 +24,9 @@ def test_fault_makes_exactly_the_expected_checks_fail(row: Row, tmp_path):
     for check, reason in row.failing.items():
         assert reason in failed[check], f"{check}: {failed[check]!r} lacks {reason!r}"
         assert "\n" not in failed[check]
+    outputs = run.outputs()
+    for planted in row.never_shown:
+        assert planted not in outputs, f"{planted!r} reached an output"
     assert run.summary["verdict"] == row.verdict
     assert run.returncode == row.exit_code == run.summary["exit_code"]
     if not row.faults:

@@ -22,6 +22,7 @@ class Row:
     markers: str = "health"  # the -m expression the row runs: its area, usually
     args: tuple[str, ...] = ()  # more pytest arguments, e.g. ("--allow-mutations",)
     parts: tuple[str, ...] | None = ("health",)  # reference stack parts to start (None: all)
+    never_shown: tuple[str, ...] = ()  # data the fault plants that no output may repeat
 
     @property
     def id(self) -> str:

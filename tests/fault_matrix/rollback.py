@@ -86,9 +86,9 @@ ROWS: list[Row] = [
                                                   "revision itself",
         "test_startup_log_reports_serving_build": "logged build_id 'git:ref1234' (serving 'git:0ld0ld0')",
     }),
-    row("pii_in_logs", 4, "INVESTIGATE", {
+    Row("pii_in_logs", 4, "INVESTIGATE", {
         "test_logs_free_of_pii": "field email: b***@",
-    }),
+    }, markers=MARKERS, parts=PARTS, never_shown=("billing@", "-corp.com", "Acme Inc")),
     # --- 002 §3-4 pilot: guardrails (with --allow-mutations) and the feedback loop ---
     row("feedback_stats_down", 3, "INVESTIGATE", {
         "test_feedback_stats_reachable": "/admin/feedback-stats?tenant_id=pilot returned 500",

@@ -153,6 +153,37 @@ def test_profile_severity_override_turns_blocker_into_warning(project):
     assert ready["severity"] == "warning"
 
 
+def test_a_parameters_own_marks_beat_its_functions_defaults(project):
+    """A declared check (e.g. a SQL assertion from the profile) brings its own severity,
+    runbook line and remedy as pytest.param marks; the function's are only the defaults."""
+    project.checks('''
+def _declared(name, **marks):
+    return pytest.param(name, id=name, marks=[getattr(pytest.mark, k)(*v) for k, v in marks.items()])
+
+
+@pytest.mark.health
+@pytest.mark.runbook("000", "§2", "declared assertion holds")
+@pytest.mark.severity("warning")
+@pytest.mark.remedy("default remedy")
+@pytest.mark.parametrize("name", [
+    _declared("strict", severity=("blocker",), runbook=("000", "§5.1", "at most 5 errors an hour"),
+              remedy=("stop the backfill",)),
+    _declared("lenient")])
+def test_declared(name):
+    assert False, f"{name} broken"
+''')
+    run = project.pytest("--verdict-exit-codes")
+    assert run.returncode == 2, run.output  # the strict one is a blocker: ROLLBACK, not INVESTIGATE
+    checks = {c["id"].split("[")[1].rstrip("]"): c for c in run.summary["checks"]}
+    strict, lenient = checks["strict"], checks["lenient"]
+    assert (strict["severity"], strict["runbook"], strict["item"]) == (
+        "blocker", "000 §5.1", "at most 5 errors an hour [strict]")
+    assert strict["remedy"] == "stop the backfill"
+    assert (lenient["severity"], lenient["runbook"], lenient["item"]) == (
+        "warning", "000 §2", "declared assertion holds [lenient]")
+    assert lenient["remedy"] == "default remedy"
+
+
 def test_pytest_exit_code_is_kept_without_verdict_exit_codes(project):
     project.checks(CHECKS)
     run = project.pytest()

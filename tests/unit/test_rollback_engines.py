@@ -123,6 +123,16 @@ def test_pii_fields_at_any_depth_and_email_values_are_found_masked():
     assert "jane" not in " ".join(map(str, findings))
 
 
+def test_a_quoted_log_line_has_its_personal_data_masked():
+    line = json.dumps({"event": "x", "lead": {"Email": "jane.doe@example.org", "score": 3},
+                       "company_name": "Acme Inc", "note": "cc ops@corp.example.com"})
+    assert json.loads(pii.scrub(line)) == {
+        "event": "x", "lead": {"Email": "j***@e***.org", "score": 3},
+        "company_name": "A***", "note": "cc o***@c***.com"}
+    assert pii.scrub("plain: jane.doe@example.org wrote") == "plain: j***@e***.org wrote"
+    assert pii.scrub('{"provider": "M365"}', forbidden=["provider"]) == '{"provider": "M***"}'
+
+
 def test_pii_clean_log_and_custom_fields():
     clean = sample(json.dumps({"event": "scan_completed", "domain": "example.com", "provider": "M365"}))
     assert pii.scan(clean) == []
