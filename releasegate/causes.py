@@ -25,9 +25,12 @@ class Unreachable:
     why: str
 
 
-def rank(result: CheckResult, order: int) -> tuple[int, int, int]:
-    """Which of several failures is the root: readiness blockers, blockers, then warnings."""
-    return (0 if result.meta.severity == "blocker" else 1, GATE_RANK.get(result.meta.gate, 1), order)
+def rank(result: CheckResult, order: int) -> tuple[int, int, int, int]:
+    """Which of several failures is the root: readiness blockers, blockers, then warnings; among
+    equals a smoke check (the area's "is it up" line, e.g. the database session) before the
+    checks that need it up."""
+    return (0 if result.meta.severity == "blocker" else 1, GATE_RANK.get(result.meta.gate, 1),
+            0 if result.meta.smoke else 1, order)
 
 
 def unreachable_hosts(results: Iterable[CheckResult]) -> dict[str, Unreachable]:
@@ -72,6 +75,7 @@ def link(results: Sequence[CheckResult]) -> None:
     order = {r.id: i for i, r in enumerate(results)}
     groups: dict[str, list[CheckResult]] = {}  # cause label -> failures that saw it
     roots: dict[str, CheckResult] = {}
+    shown: dict[str, str] = {}  # cause label -> the error text it already shows
     down = unreachable_hosts(results)
     for r in failed:
         hosts = {e.get("host") for e in r.exchanges()}
@@ -79,6 +83,7 @@ def link(results: Sequence[CheckResult]) -> None:
             host = sorted(hosts)[0]
             label = f"could not reach {host} ({down[host].why})"
             groups.setdefault(label, []).append(r)
+            shown[label] = down[host].why
     for label, members in groups.items():
         roots[label] = min(members, key=lambda r: rank(r, order[r.id]))
     grouped = {r.id for members in groups.values() for r in members}
@@ -94,6 +99,7 @@ def link(results: Sequence[CheckResult]) -> None:
             r.cause == cause or any(_key(e) == cause for e in r.exchanges()))]
         if len(members) > 1:
             groups[label], roots[label] = members, root
+            shown[label] = cause.partition(" → ")[2]
     root_ids = {root.id for root in roots.values()}
     for r in failed:
         if r.id in root_ids:
@@ -104,4 +110,16 @@ def link(results: Sequence[CheckResult]) -> None:
         label = min(labels, key=lambda lbl: rank(roots[lbl], order[roots[lbl].id]))
         r.follows = roots[label].id
         if not r.message.startswith("follows from "):
-            r.message = f"follows from {label}: {r.message}"
+            rest = without(r.message, shown.get(label, ""))
+            r.message = f"follows from {label}: {rest}" if rest else f"follows from {label}"
+
+
+def without(message: str, repeated: str) -> str:
+    """The message less the error its root's label already shows, so one line says it once."""
+    if len(repeated) < 12:
+        return message
+    if message.endswith(repeated):  # "database not usable: <the error>"
+        return message[:-len(repeated)].rstrip(" :;,-—")
+    if message.startswith(repeated):
+        return message[len(repeated):].lstrip(" :;,-—")
+    return message  # inside the line: cutting it out would leave a sentence with a hole

@@ -34,8 +34,14 @@ class Inconclusive(Exception):
     """Neither a pass nor a failure: too few samples, no data (Argo Rollouts' Inconclusive).
 
     The check shows as INCONCLUSIVE with this one-line reason, and the verdict is at best
-    INVESTIGATE: nothing verified is never a GO.
+    INVESTIGATE: nothing verified is never a GO. ``remedy`` says how to get a judgement (more
+    traffic, a wider window); without one the report frames the check's failure remedy as what
+    to do should it fail once it can be judged.
     """
+
+    def __init__(self, message: str, *, remedy: str | None = None) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class UsageProblem(ReleasegateError):

@@ -48,6 +48,7 @@ class ResultCollector:
             result.waiver = data["waiver"]
         if data.get("inconclusive"):
             result.outcome, result.message = "inconclusive", data["message"]
+            result.remedy = data.get("remedy")
         elif result.waiver and result.waiver["state"] == "active" and report.when == "call":
             result.outcome, result.message = "waived", data["message"]
         elif report.skipped and report.when in ("setup", "call"):

@@ -76,6 +76,13 @@ class TriggerView:
                         self.evidence.note(trend_error=str(exc))
             except ValueError as exc:  # a template naming an unknown placeholder
                 raise CheckFailed(f"{section}.{key}: {exc}") from None
+            except CheckFailed as exc:
+                # Prometheus unreachable, not its API, or rejecting the profile's PromQL: the
+                # monitoring failed, not the release; nothing about the trigger is known.
+                raise Inconclusive(f"{exc}: not judged", remedy=(
+                    "check metrics.prometheus (base_url, selector, the trigger's query) and that "
+                    "the runner reaches Prometheus, then re-run; do not roll back on this alone "
+                    "(002 §6.2: no data is Inconclusive)")) from None
             finally:
                 for exchange in seen:
                     self.evidence.exchange(exchange)
@@ -88,7 +95,10 @@ class TriggerView:
             remedy = rollback_remedy(self.target) if trigger.action == ROLL_BACK_NOW else None
             raise CheckFailed(ev.reason, remedy=remedy)
         if ev.outcome == INCONCLUSIVE:
-            raise Inconclusive(ev.reason)
+            raise Inconclusive(ev.reason, remedy=(
+                f"002 §6.2: too little to judge over {trigger.window} — do not roll back on this "
+                "alone; re-run once the service has had traffic (or widen the window in the "
+                "profile), and read the other checks meanwhile"))
         return ev
 
 
@@ -166,14 +176,18 @@ def serving_release(target: Target, http_target_factory: Callable[[Any], HttpTar
     return http_target_factory(health).fetch(release.get("path", "/health/ready"))
 
 
-def serving_build(fetch: Fetch, evidence: Evidence) -> dict[str, Any]:
-    """build_id and config_hash of the readiness answer (its body says them even with a 503)."""
+def serving_build(fetch: Fetch, evidence: Evidence,
+                  record_fact: Callable[..., None] | None = None) -> dict[str, Any]:
+    """build_id and config_hash of the readiness answer (its body says them even with a 503),
+    also published for the report's header when ``record_fact`` is given."""
     __tracebackhide__ = True
     evidence.http(fetch)
     body = fetch.json()
     if not isinstance(body, dict) or not body.get("build_id"):
         raise CheckFailed(f"{fetch.label} reports no build_id: cannot tell which build is serving",
                           cause=fetch.key)
+    if record_fact is not None:
+        record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return body
 
 

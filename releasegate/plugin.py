@@ -136,6 +136,10 @@ def pytest_configure(config: pytest.Config) -> None:
     run = RunState(target, _report_dir(config), config.getoption("verdict_exit_codes"),
                    config.getoption("expect_build"), config.getoption("allow_mutations"), controller)
     config.stash[STATE] = run
+    # A check's locals hold the target's raw answers and the profile's credentials, and pytest
+    # prints them cut and wrapped, where no secret stays whole to be masked: off in gate runs.
+    run.showlocals_refused = bool(config.option.showlocals)
+    config.option.showlocals = False
     if not controller:
         return
     run.outputs.prepare()
@@ -179,8 +183,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = state(config)
     if run is None:
         return []
-    return [f"releasegate {__version__}: target {run.target.name} ({run.target.path}), "
-            f"reports in {run.report_dir}"]
+    lines = [f"releasegate {__version__}: target {run.target.name} ({run.target.path}), "
+             f"reports in {run.report_dir}"]
+    if run.showlocals_refused:
+        lines.append("releasegate: --showlocals is off in a gate run: a check's locals hold raw "
+                     "answers and credentials (-v shows the tracebacks)")
+    return lines
 
 
 # --- collection ----------------------------------------------------------------------------------
@@ -421,6 +429,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # failure by the phase, so it is reported as the error it is everywhere.
         report.when = "setup"
         data["no_server" if call.excinfo.errisinstance(ServerUnavailable) else "bug"] = True
+    if call.excinfo is not None and call.excinfo.errisinstance(Inconclusive) \
+            and call.excinfo.value.remedy:
+        data["remedy"] = redactor.text(call.excinfo.value.remedy)
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
         failure = call.excinfo.value
         if failure.remedy:

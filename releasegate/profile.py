@@ -15,16 +15,24 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import yaml
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
+from releasegate import profile_checks
 from releasegate.errors import ProfileError
 from releasegate.paths import SCHEMAS as SCHEMA_DIR
-from releasegate.redact import URL_SHAPE, Redactor, header_secrets, url_secrets
+from releasegate.redact import (
+    URL_SHAPE,
+    Redactor,
+    conninfo_password,
+    header_secrets,
+    is_credential_key,
+    url_secrets,
+)
 
 SCHEMA_BASE = "https://releasegate.dev/schemas/"
 # libyaml's loader when PyYAML was built with it (~10x faster than the pure-Python one); the
@@ -54,7 +62,7 @@ class Target:
     """A validated, expanded target profile."""
 
     path: Path
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] = field(repr=False)  # holds credentials: never in a traceback
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # value read -> its VAR name
 
@@ -231,19 +239,31 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def _collect_header_secrets(node: Any, secrets: set[str]) -> None:
-    """Credential headers anywhere in the profile (``headers:`` of any section) are secrets,
-    also when written literally rather than as ${VAR}: no output, reproduce commands included,
-    may show them."""
+def _collect_literal_secrets(node: Any, secrets: set[str], key: str = "") -> None:
+    """Credentials written literally rather than as ${VAR} are secrets too, from the moment the
+    profile loads (not when their area's first check runs): credential headers (``headers:``,
+    ``admin_headers:`` of any section), credential-named fields (password, token, dsn, ...),
+    a URL's password and a libpq connection string's ``password=``."""
     if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "headers" and isinstance(value, Mapping):
+        for sub, value in node.items():
+            if str(sub).endswith("headers") and isinstance(value, Mapping):
                 secrets |= header_secrets(value)
             else:
-                _collect_header_secrets(value, secrets)
+                _collect_literal_secrets(value, secrets, str(sub))
     elif isinstance(node, list):
         for value in node:
-            _collect_header_secrets(value, secrets)
+            _collect_literal_secrets(value, secrets, key)
+    elif isinstance(node, str) and node:
+        if URL_SHAPE.match(node):
+            try:
+                password = urlsplit(node).password
+            except ValueError:
+                password = None
+            secrets |= {password, unquote(password)} if password else set()
+        elif conninfo_password(node):
+            secrets.add(str(conninfo_password(node)))
+        elif key and is_credential_key(key):
+            secrets.add(node)
 
 
 def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Target:
@@ -270,7 +290,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         data = expand(raw, os.environ if env is None else env, secrets, typed, used=used)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
-    _collect_header_secrets(data, secrets)
+    _collect_literal_secrets(data, secrets)
     validator = schema_validator("profile.schema.json")
     _apply_typed(data, typed, validator)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
@@ -278,4 +298,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         # The offending value may have come from a ${VAR}: mask it like every other output.
         detail = Redactor(secrets).text(_describe(error))
         raise ProfileError(f"target profile {profile_path}: {detail}")
+    problem = next(profile_checks.problems(data, SCHEMA_DIR), None)
+    if problem is not None:
+        raise ProfileError(f"target profile {profile_path}: {Redactor(secrets).text(problem)}")
     return Target(path=profile_path, data=data, secrets=frozenset(secrets), env=used)

@@ -12,11 +12,12 @@ environment, and nothing secret is printed.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -34,6 +35,10 @@ _URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://)(?P<userinfo>[^\s/?
 # Query parameters whose values are credentials whatever the URL: ?token=..., &sig=...
 _CREDENTIAL_QUERY = re.compile(r"(?i)([?&](?:[\w.-]*(?:token|key|secret|password|passwd|sig|signature"
                                r"|auth)[\w.-]*)=)([^&#\s'\"]+)")
+# libpq's key=value connection strings: password=secret or password='se cret'
+_CONNINFO_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)")
+# The excerpt marker (evidence.excerpt): a secret cut there leaves only a prefix of itself.
+CUT = "…"
 # Values shorter than this are not masked as free text: masking "1" or "ok" everywhere would make
 # the report unreadable and protects nothing. Credential-named fields are masked whatever their length.
 MIN_SECRET_LENGTH = 4
@@ -65,11 +70,28 @@ def header_secrets(headers: Mapping[str, Any]) -> set[str]:
 
 
 def url_secrets(url: str) -> set[str]:
-    """The parts of a URL that are credentials: its userinfo (user and password), query values."""
+    """The parts of a URL that are credentials: its userinfo (user and password), query values,
+    each as written and percent-decoded."""
     parts = urlsplit(url)
     found = {p for p in (parts.username, parts.password) if p}
+    found |= {unquote(p) for p in found}
     found |= {value for _, value in parse_qsl(parts.query, keep_blank_values=False)}
     return found
+
+
+def conninfo_password(text: str) -> str | None:
+    """The password of a libpq key=value connection string ("host=db password=s3cret")."""
+    found = _CONNINFO_PASSWORD.search(text)
+    if found is None:
+        return None
+    value = found.group(2)
+    return value[1:-1].replace("\\'", "'") if value.startswith("'") else value
+
+
+def encodings(secret: str) -> set[str]:
+    """The forms a secret takes on the wire and in reports: as is, percent-encoded (a query
+    value, a URL's userinfo), form-encoded, and escaped inside a JSON string."""
+    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
 
 
 def mask_url(url: str) -> str:
@@ -103,7 +125,8 @@ class Redactor:
 
     def add(self, secrets: Iterable[str]) -> None:
         """Register more secret values (e.g. ones a check learned at run time)."""
-        fresh = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+        fresh = {form for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH
+                 for form in encodings(s)}
         if fresh - self._secrets:
             self._secrets |= fresh
             # Longest first, so a secret containing another is masked whole.
@@ -120,8 +143,33 @@ class Redactor:
             return value
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
+            if CUT in value:
+                value = self._cut_secrets(value)
         value = _URL_USERINFO.sub(lambda m: m.group("head") + MASK + "@", value)
+        value = _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, value)
         return _CREDENTIAL_QUERY.sub(lambda m: m.group(1) + MASK, value)
+
+    def _cut_secrets(self, value: str) -> str:
+        """An excerpt cut inside a secret keeps a piece of it beside the … mark: mask that
+        piece too (the end of a secret before the cut, the start after a leading one)."""
+        def piece(text: str, *, tail: bool) -> int:
+            for secret in self._secrets:
+                for size in range(len(secret) - 1, MIN_SECRET_LENGTH - 1, -1):
+                    part = secret[:size] if tail else secret[-size:]
+                    if (text.endswith(part) if tail else text.startswith(part)):
+                        return size
+            return 0
+
+        pieces = value.split(CUT)
+        for i in range(len(pieces) - 1):  # before each mark: a secret's start
+            size = piece(pieces[i], tail=True)
+            if size:
+                pieces[i] = pieces[i][:-size] + MASK
+        for i in range(1, len(pieces)):  # after each mark: a secret's end
+            size = piece(pieces[i], tail=False)
+            if size:
+                pieces[i] = MASK + pieces[i][size:]
+        return CUT.join(pieces)
 
     def value(self, value: Any, key: str | None = None) -> Any:
         """Mask a JSON-like value; a credential-named key masks its whole value, except that a

@@ -221,8 +221,9 @@ STYLE = """
 def _facts_dl(header: Mapping[str, Any]) -> str:
     facts = header.get("facts", {})
     rows = [("target", header.get("target")), ("host", ", ".join(header.get("hosts", []))),
-            ("serving build_id", facts.get("build_id") or "(not reported)"),
-            ("config_hash", facts.get("config_hash") or "(not reported)"),
+            # unknown: the target did not report it, or no check of this run read /health/ready
+            ("serving build_id", facts.get("build_id") or "(unknown)"),
+            ("config_hash", facts.get("config_hash") or "(unknown)"),
             ("started", f"{header.get('started_at', '')} · {header.get('duration_s', '')} s"),
             ("suite", header.get("suite_version")), ("provider", header.get("provider")),
             ("mutations", header.get("mutations")), ("CI run", header.get("run_url"))]
@@ -332,7 +333,8 @@ def release_view_html(header: Mapping[str, Any], decision: Decision | None,
             chosen = [r for r in results if r.outcome == outcome]
             if chosen:
                 out.append(f"<h2>{title} ({len(chosen)})</h2>")
-                out += [check_html(r, deciding=r.id == decision.deciding) for r in chosen]
+                out += [check_html(r, deciding=r.id == decision.deciding,
+                                   open_=r.id == decision.deciding) for r in chosen]
         passed = [r for r in results if r.outcome == "passed"]
         if passed:
             out.append(f'<h2 id="rg-passed">Passed ({len(passed)})</h2>{_by_area(passed)}')

@@ -56,7 +56,12 @@ class CheckResult:
 
     @property
     def what_to_do(self) -> str | None:
-        return self.remedy or self.meta.remedy
+        if self.remedy or self.outcome != "inconclusive":
+            return self.remedy or self.meta.remedy
+        # Nothing was judged: the failure's remedy ("roll back now") would contradict the verdict.
+        after = f"; should it fail then: {self.meta.remedy}" if self.meta.remedy else ""
+        return ("not judged, so not a failure: give the check what the reason says it lacks, "
+                f"then re-run{after}")
 
     def exchanges(self) -> list[dict[str, Any]]:
         return list(self.evidence.get("requests", []))

@@ -43,6 +43,7 @@ class RunState:
         self.no_verdict: tuple[str, int] | None = None  # (why, exit code) when none was reached
         self.collect_errors: list[str] = []  # first lines of check files that failed to import
         self.no_server: str | None = None  # a check could not get a throwaway server (exit 69)
+        self.showlocals_refused = False  # --showlocals was asked for and turned off (secrets)
 
     def header(self) -> dict[str, Any]:
         env = os.environ

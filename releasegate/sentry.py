@@ -68,11 +68,13 @@ def _sdk_warnings() -> Iterator[list[str]]:
 
 
 def send_test_event(dsn: str, *, environment: str, tags: Mapping[str, str],
-                    context: Mapping[str, Any], message: str) -> SentEvent:
-    """Raise and capture a ZeroDivisionError (as 001 §6.2 does) with ``tags`` and ``context``."""
+                    context: Mapping[str, Any], message: str,
+                    flush_timeout_s: float = FLUSH_TIMEOUT_S) -> SentEvent:
+    """Raise and capture a ZeroDivisionError (as 001 §6.2 does) with ``tags`` and ``context``;
+    sending gives up after ``flush_timeout_s`` (the profile's total timeout)."""
     client = sentry_sdk.Client(dsn, environment=environment, default_integrations=False,
                                auto_enabling_integrations=False, integrations=[],
-                               shutdown_timeout=FLUSH_TIMEOUT_S, send_client_reports=False)
+                               shutdown_timeout=flush_timeout_s, send_client_reports=False)
     with _sdk_warnings() as warnings, sentry_sdk.isolation_scope(), sentry_sdk.new_scope() as scope:
         scope.set_client(client)  # this scope only: the process's global Sentry setup is untouched
         for key, value in tags.items():
@@ -83,8 +85,8 @@ def send_test_event(dsn: str, *, environment: str, tags: Mapping[str, str],
         except ZeroDivisionError as exc:
             exc.add_note(message)
             event_id = scope.capture_exception(exc)
-        client.flush(timeout=FLUSH_TIMEOUT_S)
-        client.close(timeout=FLUSH_TIMEOUT_S)
+        client.flush(timeout=flush_timeout_s)
+        client.close(timeout=flush_timeout_s / 2)
     return SentEvent(event_id, list(warnings))
 
 

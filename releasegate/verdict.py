@@ -109,8 +109,8 @@ def decide(results: Iterable[Judged]) -> Decision:
             return Decision(VERDICT_OF[code], code,
                             f"{why} — {_name(hit)}{detail}; {_tally(failed)}", hit.id or None, counts)
     inconclusive = [r for r in results if r.outcome == "inconclusive"]
-    if inconclusive:
-        first = inconclusive[0]
+    if inconclusive:  # the weightiest one names the reason: a blocker, then a root cause
+        first = min(inconclusive, key=lambda r: (r.severity != "blocker", r.follows))
         more = f" (+{len(inconclusive) - 1} more)" if len(inconclusive) > 1 else ""
         detail = f": {first.message}" if first.message else ""
         return Decision("INVESTIGATE", ExitCode.INVESTIGATE_WARNINGS,

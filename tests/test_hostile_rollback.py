@@ -1,7 +1,8 @@
 """The rollback and observability suites against hostile servers: refused, silent, an HTML
 login page, JSON of the wrong shape, a huge body, a missing log file. Every check that reads
-them fails with one line, none errors, the run ends within a bound computed from the profile's
-timeouts, and nothing hangs (a dead Prometheus costs one timeout, not one per trigger)."""
+them fails with one line (a rollback trigger is Inconclusive: the monitoring failed, not the
+release), none errors, the run ends within a bound computed from the profile's timeouts, and
+nothing hangs (a dead Prometheus costs one timeout, not one per trigger)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ CONNECT_S, READ_S, TOTAL_S = 1, 1, 2
 # Prometheus: one timeout, then fail-fast; /metrics, feedback-stats, system-health: one fetch
 # each; plus interpreter, plugin and report start-up.
 RUN_BOUND_S = 4 * (TOTAL_S + READ_S) + 12
-PROMETHEUS_CHECKS = ("test_ready_not_503_for_5_minutes", "test_5xx_rate_within_5_percent_over_10_minutes",
-                     "test_queue_not_stuck_for_15_minutes", "test_error_rate_below_1_percent",
-                     "test_alert_rules_loaded", "test_no_critical_alert_firing")
+# A trigger Prometheus cannot answer is Inconclusive (the monitoring failed, not the release);
+# the checks of Prometheus itself (its rules and alerts) fail.
+TRIGGER_CHECKS = ("test_ready_not_503_for_5_minutes", "test_5xx_rate_within_5_percent_over_10_minutes",
+                  "test_queue_not_stuck_for_15_minutes", "test_error_rate_below_1_percent")
+PROMETHEUS_CHECKS = ("test_alert_rules_loaded", "test_no_critical_alert_firing")
 SERVICE_CHECKS = ("test_metrics_endpoint_exposes_prometheus_format", "test_feedback_stats_reachable",
                   "test_system_health_reachable")
 LOG_CHECKS = ("test_run_summary_lines_valid", "test_logs_free_of_pii")
@@ -75,10 +78,20 @@ def failed_with(run: SuiteRun, checks: tuple[str, ...], needle: str) -> None:
         assert needle in failed.get(check, ""), f"{check}: {run.outcomes().get(check)} {failed.get(check)!r}"
 
 
+def not_judged_with(run: SuiteRun, needle: str) -> None:
+    """Every trigger is Inconclusive, its reason naming what Prometheus did."""
+    checks = {c["id"].split("::", 1)[1]: c for c in run.summary["checks"]}
+    for check in TRIGGER_CHECKS:
+        entry = checks[check]
+        assert entry["outcome"] == "inconclusive" and needle in entry["message"], (check, entry["message"])
+        assert entry["message"].endswith(": not judged") and "do not roll back" in entry["remedy"]
+
+
 def test_refused(tmp_path):
     with hostile.refused_port() as port:
         run = run_against(tmp_path, f"http://127.0.0.1:{port}")
     failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "connection refused")
+    not_judged_with(run, "connection refused")
     failed_with(run, LOG_CHECKS, "no-such.log: No such file or directory")
     assert run.summary["verdict"] == "ROLLBACK" and run.outcomes()["test_sentry_dsn_well_formed"] == "passed"
 
@@ -86,6 +99,7 @@ def test_refused(tmp_path):
 def test_silent(tmp_path, serve):
     run = run_against(tmp_path, serve(hostile.silent).url)
     failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "read timeout (1s)")
+    not_judged_with(run, "read timeout (1s)")
     assert "(not asked again this run)" in run.failed()["test_no_critical_alert_firing"]
 
 
@@ -93,12 +107,14 @@ def test_html_login_page(tmp_path, serve):
     page = b"<html><head><title>Sign in</title></head><body>SSO</body></html>"
     run = run_against(tmp_path, serve(hostile.respond("200 OK", "text/html", page)).url)
     failed_with(run, PROMETHEUS_CHECKS, "answered 200 with an HTML page 'Sign in' instead of JSON")
+    not_judged_with(run, "answered 200 with an HTML page 'Sign in' instead of JSON")
     failed_with(run, ("test_feedback_stats_reachable",), "a login page or proxy stands in front")
 
 
 def test_json_of_the_wrong_shape(tmp_path, serve):
     run = run_against(tmp_path, serve(hostile.respond("200 OK", "application/json", b'{"hello": 1}')).url)
     failed_with(run, PROMETHEUS_CHECKS, 'without {"status": "success", "data": …}: not its HTTP API')
+    not_judged_with(run, "not its HTTP API")
     failed_with(run, ("test_metrics_endpoint_exposes_prometheus_format",),
                 "not a valid Prometheus exposition")
     failed_with(run, ("test_feedback_stats_reachable",), "has no feedback_coverage between 0 and 1")
@@ -107,6 +123,7 @@ def test_json_of_the_wrong_shape(tmp_path, serve):
 def test_huge_body(tmp_path, serve):
     run = run_against(tmp_path, serve(hostile.huge(50 * MB, declared=False)).url)
     failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "body exceeds the 1,048,576-byte cap")
+    not_judged_with(run, "body exceeds the 1,048,576-byte cap")
 
 
 def test_prometheus_error_answer_is_quoted(tmp_path, serve):
@@ -115,3 +132,4 @@ def test_prometheus_error_answer_is_quoted(tmp_path, serve):
     server = serve(hostile.respond("503 Service Unavailable", "application/json", body))
     run = run_against(tmp_path, server.url)
     failed_with(run, PROMETHEUS_CHECKS, "execution: query timed out in expression evaluation")
+    not_judged_with(run, "execution: query timed out in expression evaluation")

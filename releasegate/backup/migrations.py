@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,20 @@ def _replica_ini(cfg: AlembicConfig, url: str, workdir: Path) -> Path:
     return out
 
 
+_DATABASE_URL = re.compile(r"^\s*(?:postgres(?:ql)?(?:\+\w+)?://|(?=.*\bhost\s*=)(?=.*\bdbname\s*=))",
+                           re.I)
+
+
+def replica_only_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The runner's environment less every way to reach another database.
+
+    The app's env.py may read a variable other than ``url_env`` (the profile's own source DSN,
+    HUNTER_DATABASE_URL, PGHOST): ``downgrade -1`` must never find anything but the replica.
+    """
+    return {k: v for k, v in environ.items()
+            if not k.startswith("PG") and not _DATABASE_URL.match(v)}
+
+
 def _stored_versions(dsn: str) -> list[str]:
     try:
         with psycopg.connect(dsn, connect_timeout=10, autocommit=True) as conn:
@@ -108,10 +122,14 @@ def _stored_versions(dsn: str) -> list[str]:
 def rehearse_migrations(cfg: AlembicConfig, replica_dsn: str) -> AlembicResult:
     """current == head, then downgrade -1 and upgrade head, all on the replica."""
     result = AlembicResult()
+    if not cfg.config.is_file():  # else its missing directory is blamed on alembic.command
+        result.error = (f"backup.alembic.config {cfg.config} is not a file: name the project's "
+                        "alembic.ini (relative to the profile's directory)")
+        return result
     url = _sqlalchemy_url(replica_dsn, cfg.url_driver)
     with tempfile.TemporaryDirectory(prefix="rg-alembic-") as tmp:
         ini = _replica_ini(cfg, url, Path(tmp))
-        env = {**os.environ, cfg.url_env: url}
+        env = {**replica_only_environment(os.environ), cfg.url_env: url}
         base = [*cfg.command, "-c", str(ini)]
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.data
 
 @pytest.mark.runbook("000", "§5.5", "the Postgres port is not reachable on the public host names")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy("000 §5.5: Postgres portunu public'e açma — keep the DB service on the internal "
+@pytest.mark.remedy("000 §5.5: never expose the Postgres port publicly — keep the DB service on the internal "
                     "network only (Coolify/Traefik), remove the host port mapping or firewall it to "
                     "allowlisted IPs; ops and backup access through VPN or an SSH tunnel")
 def test_postgres_port_not_public(target, evidence):

@@ -161,7 +161,7 @@ def test_raw_growth_reaches_core(db, target, pair, evidence):
 
 # --- §2.4 / §5.3 coverage ------------------------------------------------------------------------------
 
-REMEDY_COVERAGE = ("000 §5.3: coverage düşmüş — drill down per endpoint with get_coverage_status("
+REMEDY_COVERAGE = ("000 §5.3: coverage dropped — drill down per endpoint with get_coverage_status("
                    "league_id); for that endpoint check get_last_sync_time() and the RAW error summary")
 
 

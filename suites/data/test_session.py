@@ -13,7 +13,7 @@ pytestmark = pytest.mark.data
 @pytest.mark.smoke
 @pytest.mark.runbook("000", "§2", "database reachable; releasegate's session is read-only with timeouts")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy("000 §1.1: DB erişimi OK olmalı — check the DSN, that the server is up and the "
+@pytest.mark.remedy("000 §1.1: DB access must work — check the DSN, that the server is up and the "
                     "network path to it (VPN or SSH tunnel, 000 §5.5)")
 def test_database_reachable_and_read_only(db, evidence, record_fact):
     facts = db.query(SESSION_FACTS, what="session check").dicts()[0]
@@ -31,7 +31,7 @@ def test_database_reachable_and_read_only(db, evidence, record_fact):
 
 @pytest.mark.runbook("000", "§5.5", "the DB user has minimum privileges: it cannot write")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy("000 §5.5: DB user'ı minimum yetkilerle sınırla — give releasegate a role with "
+@pytest.mark.remedy("000 §5.5: keep the DB user to the least privileges — give releasegate a role with "
                     "SELECT only: REVOKE INSERT, UPDATE, DELETE, TRUNCATE (and ownership, CREATE, "
                     "superuser) from it")
 def test_role_cannot_write(db, target, evidence):

@@ -33,7 +33,7 @@ def unauthenticated(mcp):
 @pytest.mark.runbook("003", "§5 API 401/403", "a request without credentials gets 401 with a "
                      "WWW-Authenticate challenge (MCP Authorization)")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy("003 Troubleshooting (API Bağlantı Hatası 401/403): check the JWT secret and RBAC "
+@pytest.mark.remedy("003 Troubleshooting (API connection error 401/403): check the JWT secret and RBAC "
                     "(src/middleware/auth.ts, src/rbac/); the MCP endpoint must refuse anonymous calls")
 def test_request_without_credentials_is_401(unauthenticated):
     reply = unauthenticated

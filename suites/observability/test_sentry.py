@@ -52,7 +52,8 @@ def test_sentry_test_event_arrives(sentry_cfg, target, run_state, http_target_fa
     sent = sentry.send_test_event(
         sentry_cfg["dsn"], environment=environment, tags={RUN_TAG: run_id},
         context={"run": run_id, "target": target.name, "runbook": "001 §6.2"},
-        message=f"releasegate test event {run_id} (runbook 001 §6.2); safe to ignore")
+        message=f"releasegate test event {run_id} (runbook 001 §6.2); safe to ignore",
+        flush_timeout_s=target.timeouts.total)
     evidence.note(event_id=sent.event_id, envelope_url=sentry.envelope_url(parsed),
                   environment=environment, tag=f"{RUN_TAG}={run_id}", sdk_warnings=sent.sdk_warnings)
     if not sent.event_id:
@@ -73,7 +74,11 @@ def test_sentry_test_event_arrives(sentry_cfg, target, run_state, http_target_fa
         raise CheckFailed(f"test event {sent.event_id} did not appear in Sentry within {wait_s:g}s "
                           f"({looks} looks, last {fetch.status_text() if not fetch.error else fetch.error})"
                           f"{hint}", cause=fetch.key)
-    missing = sentry.problems(fetch.json(), environment=environment, run_tag=(RUN_TAG, run_id))
+    event = fetch.json()
+    if not isinstance(event, dict):
+        raise CheckFailed(f"{fetch.label} answered {type(event).__name__ if event is not None else 'null'} "
+                          "instead of an event object: not Sentry's web API", cause=fetch.key)
+    missing = sentry.problems(event, environment=environment, run_tag=(RUN_TAG, run_id))
     if missing:
         raise CheckFailed(f"test event {sent.event_id} reached Sentry but {'; '.join(missing)}",
                           cause=fetch.key)

@@ -94,7 +94,8 @@ def test_redis_memory_below_alarm(rds, target, evidence):
                           f"{memory.limit_kind} {memory.limit / 2**20:.1f} MB, over {limit:.0%} (003 alarm)")
 
 
-@pytest.mark.runbook("003", "RedisHighMemoryUsage", "maxmemory-policy set when maxmemory is")
+@pytest.mark.runbook("003", "RedisHighMemoryUsage",
+                     "an eviction policy (maxmemory-policy) is set when maxmemory limits Redis")
 @pytest.mark.severity("warning")
 @pytest.mark.remedy(REMEDY_MEMORY)
 def test_redis_eviction_policy_set(rds, target, evidence):

@@ -26,7 +26,7 @@ def test_previous_stable_revision_recorded(target, serving_release, evidence, re
     cfg = require_section(target, "rollback.previous_build")
     if not cfg:
         pytest.skip(f"rollback.previous_build: empty in target {target.name}")
-    body = serving_build(serving_release, evidence)
+    body = serving_build(serving_release, evidence, record_fact)
     deployment = (target.section("rollback") or {}).get("deployment", "deployment/api")
     record_fact(previous_build=cfg, rollback_to=f"kubectl rollout undo {deployment} (→ {cfg})")
     evidence.note(previous_build=cfg, serving_build=body["build_id"])
@@ -43,8 +43,8 @@ def test_previous_stable_revision_recorded(target, serving_release, evidence, re
 @pytest.mark.remedy("002 §2.1 / §13: the startup log must print build_id=<BUILD_ID> config_hash=… "
                     "from the same build /health/ready reports; check for pods of two builds "
                     "(kubectl get pods -o wide) and the BUILD_ID env var")
-def test_startup_log_reports_serving_build(logs, serving_release, evidence):
-    body = serving_build(serving_release, evidence)
+def test_startup_log_reports_serving_build(logs, serving_release, evidence, record_fact):
+    body = serving_build(serving_release, evidence, record_fact)
     sample = logs.sample("rollback.logs")
     startups = [(no, line) for no, line in sample.numbered() if "build_id=" in line]
     if not startups:

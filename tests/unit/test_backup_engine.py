@@ -412,3 +412,13 @@ def test_alembic_that_ignores_the_replica_url_is_caught(fixture_server, source, 
     assert result.downgrade.error.startswith("alembic reported success but the replica's "
                                              "alembic_version did not move")
     assert result.upgrade is None
+
+
+def test_alembic_finds_no_database_but_the_replica_in_its_environment():
+    from releasegate.backup.migrations import replica_only_environment
+
+    kept = replica_only_environment({
+        "PATH": "/usr/bin", "HUNTER_DATABASE_URL": "postgresql://u:p@prod:5432/app",
+        "SQLA_URL": "postgresql+psycopg://u@prod/app", "LEGACY_DSN": "host=prod dbname=app user=u",
+        "PGHOST": "prod", "PGPASSWORD": "p", "APP_URL": "https://app.example.com", "LANG": "C.UTF-8"})
+    assert kept == {"PATH": "/usr/bin", "APP_URL": "https://app.example.com", "LANG": "C.UTF-8"}

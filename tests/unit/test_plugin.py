@@ -258,6 +258,30 @@ def test_header(target, evidence):
     assert check["evidence"]["observed"] == {"seen": "***", "password": "***"}
 
 
+def test_showlocals_is_refused_in_a_gate_run_because_locals_hold_raw_secrets(project):
+    """pytest prints locals cut (-v) or wrapped (-vv): no secret stays whole to be masked."""
+    secret = "tok-3f9a7c1e-" + "x" * 300 + "-very-secret"
+    project.checks('''
+@pytest.mark.health
+@pytest.mark.runbook("001", "§6.1", "header is sent")
+@pytest.mark.severity("blocker")
+def test_header(target):
+    body = "echo: " + "y" * 80 + target.section("health")["headers"]["Authorization"] + "z" * 80
+    assert body.startswith("ok"), "server echoed the request"
+''')
+    project.profile_path = project.profile({
+        "name": "unit", "health": {"base_url": "http://127.0.0.1:9",
+                                   "headers": {"Authorization": "${RG_UNIT_TOKEN}"}}}, name="s.yaml")
+    for flags in (["-v", "--showlocals"], ["-vv", "--showlocals"]):
+        run = project.pytest(*flags, env={"RG_UNIT_TOKEN": secret})
+        assert run.returncode == 1, run.output
+        assert "--showlocals is off in a gate run" in run.stdout
+        outputs = run.stdout + run.stderr + (run.report_dir / "junit.xml").read_text() + (
+            run.report_dir / "report.html").read_text()
+        assert "3f9a7c1e" not in outputs and "very-secret" not in outputs, flags
+        assert "xxxxxxxxxx" not in outputs, flags  # not even a piece of it
+
+
 def test_a_crash_of_releasegate_itself_is_70_not_a_verdict(project):
     project.checks(CHECKS)
     (project.root / "conftest.py").write_text(

@@ -254,6 +254,8 @@ def _strings(node: Any) -> list[str]:
 def _value_for(name: str) -> str:
     """A plausible value for a variable a shipped profile needs (URLs must look like URLs)."""
     upper = name.upper()
+    if "DATABASE" in upper or "DSN" in upper:
+        return "postgresql://unit.example.invalid:5432/app"
     if "URL" in upper or "ENDPOINT" in upper:
         return "https://unit.example.invalid"
     if "PORT" in upper:
@@ -277,7 +279,7 @@ def test_shipped_profile_loads(path, monkeypatch):
     assert target.name
     for name in needed:
         value = _value_for(name)
-        if value.startswith("https://"):  # a URL setting shows its host (issue 7 §6)
+        if "://" in value:  # a URL setting shows its host (issue 7 §6)
             assert value not in target.secrets, f"{name} is a URL: its host must stay visible"
         else:
             assert value in target.secrets, f"{name} should be masked as a secret"
@@ -323,3 +325,58 @@ def test_literal_credential_headers_are_secrets_in_every_section(tmp_path):
     command = fetch.exchange(target.redactor()).reproduce
     assert "adm-literal-4711" not in command and "tok-literal-0815" not in command
     assert "'X-Admin-Key: ***'" in command and "'Accept: application/json'" in command
+
+
+def test_literal_credentials_are_secrets_from_the_moment_the_profile_loads(tmp_path):
+    """Not only when their area's first check runs: a failure elsewhere, or an xdist worker that
+    never ran that area, must not print them either."""
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "https://api.example.com"},
+                            "redis": {"url": "redis://127.0.0.1:6390/0", "password": "redis-lit-4711"},
+                            "database": {"dsn": "host=db port=5432 dbname=app user=ro password=kv-lit-0815"},
+                            "backup": {"source": {"dsn": "postgresql://bk:url-lit-p%40ss@db:5432/app"}},
+                            "pilot": {"base_url": "https://pilot.example.com",
+                                      "admin_headers": {"X-Admin-Key": "adm-lit-2222"}}})
+    secrets = load_target(path).secrets
+    assert {"redis-lit-4711", "kv-lit-0815", "url-lit-p%40ss", "url-lit-p@ss", "adm-lit-2222"} <= secrets
+    assert not {"db", "app", "ro", "bk", "https://api.example.com"} & secrets
+
+
+def test_a_target_never_shows_its_data_in_a_repr(tmp_path):
+    path = write(tmp_path, {"name": "unit", "redis": {"url": "redis://h:6390/0", "password": "pw-repr-4711"}})
+    assert "pw-repr-4711" not in repr(load_target(path))
+
+
+# --- what the schema cannot say (releasegate/profile_checks.py) ---------------------------------
+
+MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
+          "calls": [{"tool": "get_job_status"}], "pass_rule": {"calls": ["get_job_status"]}}
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    ({"versioning": {"base_url": "http://127.0.0.1:99999"}},
+     "versioning.base_url: not a usable URL (Port out of range 0-65535)"),
+    ({"mcp": {**MCP_OK, "url": "http://[::1/mcp"}}, "mcp.url: not a usable URL (Invalid IPv6 URL)"),
+    ({"health": {"base_url": "http://127.0.0.1:37057${"}}, "health.base_url: not a usable URL"),
+    ({"redis": {"url": "redis://127.0.0.1:6390/abc"}}, "redis.url: the Redis database 'abc' is not a number"),
+    ({"database": {"dsn": "not a dsn at all"}},
+     "database.dsn: neither a postgresql:// URL nor a key=value connection string"),
+    ({"database": {"dsn": "mysql://u@127.0.0.1:3306/db"}}, "database.dsn: mysql:// is not a Postgres"),
+    ({"database": {"dsn": "host=127.0.0.1 port=abc dbname=x"}}, "database.dsn: port 'abc' is not a number"),
+    ({"read_api": {"base_url": "http://127.0.0.1:9",
+                   "endpoints": {"quota": {"path": "/v1/quota", "schema": "readapi/nope.schema.json"}}}},
+     "read_api.endpoints.quota.schema: schemas/readapi/nope.schema.json does not exist"),
+    ({"mcp": {**MCP_OK, "calls": [{"tool": "get_job_status", "schema": "mcp/nope.json"}]}},
+     "mcp.calls[0].schema: schemas/mcp/nope.json does not exist"),
+    ({"mcp": {**MCP_OK, "calls": [{"tool": "drop_everything"}]}},
+     "mcp.calls[0]: tool 'drop_everything' is not on mcp.allow_tools"),
+    ({"mcp": {**MCP_OK, "pass_rule": {"calls": ["nonexistent_call"]}}},
+     "mcp.pass_rule.calls: 'nonexistent_call' is not the id of one of mcp.calls"),
+    ({"versioning": {"base_url": "http://127.0.0.1:9",
+                     "endpoints": {"leads": {"path": "/api/v1/leads"}},
+                     "legacy": {"decision": "supported", "endpoints": {"orphan": {"path": "/orphan"}}}}},
+     "versioning.legacy.endpoints.orphan: its v1 counterpart 'orphan' is not under versioning.endpoints"),
+])
+def test_a_profile_mistake_the_schema_cannot_see_is_one_line_at_load(tmp_path, section, expected):
+    message = profile_error(write(tmp_path, {"name": "unit", **section}))
+    assert expected in message, message
+

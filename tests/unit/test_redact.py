@@ -139,3 +139,28 @@ def test_shell_writes_environment_values_back_as_variables_and_masks_the_rest():
     assert command == ("curl -H 'Authorization: Bearer '\"${API_TOKEN}\" \"${API_URL}\"/v1/x "
                        "'literal pw http://***@h/'")
     assert "tok-secret-1" not in command
+
+
+def test_a_secret_is_masked_in_each_form_it_takes_on_the_wire():
+    r = Redactor(["S3CR3T/q+x y"])
+    for form in ("S3CR3T/q+x y", "S3CR3T%2Fq%2Bx%20y", "S3CR3T%2Fq%2Bx+y"):
+        assert r.text(f"?code={form}&n=1") == f"?code={MASK}&n=1", form
+    assert r.text('{"k": "S3CR3T/q+x y"}') == f'{{"k": "{MASK}"}}'
+
+
+def test_a_libpq_password_is_masked_without_registration():
+    r = Redactor()
+    assert r.text("psql 'host=db user=ro password=kv-0815 dbname=app'") == \
+        f"psql 'host=db user=ro password={MASK} dbname=app'"
+    assert r.text("password='a b' host=db") == f"password={MASK} host=db"
+
+
+@pytest.mark.parametrize("offset", range(380, 400))
+def test_a_secret_cut_by_an_excerpt_leaves_no_piece_of_itself(offset):
+    from releasegate.evidence import excerpt
+
+    r = Redactor(["S3CR3T-ra-key-XYZ"])
+    shown = r.text(excerpt("x" * offset + "S3CR3T-ra-key-XYZ" + "y" * 100))
+    assert "S3CR" not in shown and "-XYZ" not in shown, shown
+    assert r.text("…ra-key-XYZ tail") == f"…{MASK} tail"
+    assert r.text("a…b and …XYZ, not a piece of it") == "a…b and …XYZ, not a piece of it"

@@ -170,6 +170,35 @@ def test_the_deciding_check_is_highlighted_and_opens_with_its_evidence_and_remed
     assert "data:" not in html  # nothing is reached through data: URLs
 
 
+def test_a_follower_does_not_repeat_the_error_its_root_already_names():
+    why = 'connection to server at "127.0.0.1", port 41677 failed: Connection refused'
+    refused = {"request": "connect postgresql://127.0.0.1:41677/reference", "host": "127.0.0.1:41677",
+               "error": why, "unreachable": True}
+    session = result("session is read-only", area="data", outcome="failed",
+                     message=f"could not connect: {why}", evidence={"requests": [refused]})
+    raw = result("raw not empty", area="data", outcome="failed",
+                 message=f"database not usable: {why}", evidence={"requests": [refused]})
+    decided([session, raw])
+    assert raw.message == f"follows from could not reach 127.0.0.1:41677 ({why}): database not usable"
+
+
+def test_an_inconclusive_deciding_check_opens_with_how_to_get_a_judgement():
+    quiet = result("5xx rate within 5 %", outcome="inconclusive", message="only 2 requests: not judged")
+    quiet.meta.remedy = "002 §6.3: roll back now"
+    logs = result("run_summary lines valid", outcome="inconclusive", severity="warning",
+                  message="no run_summary line")
+    logs.remedy = "002 §6.2: re-run once the service has had traffic"
+    results = [logs, quiet, result("live")]
+    decision = decided(results)
+    assert decision.deciding == quiet.id
+    html = release_view_html(HEADER, decision, results)
+    deciding = html[html.index('class="rg-check rg-deciding" open'):]
+    assert deciding.index("5xx rate within 5 %") < deciding.index("What to do:")
+    assert "not judged, so not a failure" in deciding.split("</details>")[0]
+    assert "should it fail then: 002 §6.3: roll back now" in deciding.split("</details>")[0]
+    assert logs.what_to_do == "002 §6.2: re-run once the service has had traffic"
+
+
 def test_failures_are_grouped_under_their_root_cause():
     root = result("ready 200", outcome="failed", gate="readiness",
                   message="GET https://h/healthz/ready returned 503", evidence={"requests": [READY_503]})

@@ -102,6 +102,15 @@ def test_waived_failures_do_not_decide_and_are_counted():
     assert "1 waived failure shown" in decision.reason
 
 
+def test_the_weightiest_inconclusive_check_names_the_reason():
+    """A blocker's 'too little traffic' says more than a warning's missing log line."""
+    results = [PASSED, j("run_summary lines valid", "inconclusive", severity="warning"),
+               j("5xx rate within 5 %", "inconclusive")]
+    decision = decide(results)
+    assert decision.reason.startswith("inconclusive, not verified — 5xx rate within 5 %")
+    assert decision.reason.endswith("(+1 more)")
+
+
 def test_inconclusive_is_investigate_never_go():
     decision = decide([PASSED, j("p95 vs baseline", "inconclusive", severity="warning")])
     assert (decision.verdict, int(decision.exit_code)) == ("INVESTIGATE", 4)
