@@ -126,17 +126,21 @@ def test_response_for_the_wrong_id(tmp_path, mcp_server, record_property):
 
 def test_only_allowed_tools_are_called_with_the_profiles_credentials(tmp_path, mcp_server,
                                                                      record_property):
-    """The server lists drop_everything; a call to it is configured but not allowed: it fails as
-    a profile error and is never sent. Every request carries the profile's Authorization, the
-    SDK client's included, and the token shows nowhere, the reproduce commands naming $VAR."""
+    """The server lists drop_everything; a call to it configured but not allowed is a profile
+    error: the run stops at load (exit 64, one line) and sends nothing. With the allowed call,
+    every request carries the profile's Authorization, the SDK client's included, and the token
+    shows nowhere, the reproduce commands naming $VAR."""
     server = mcp_server(hostile_mcp.honest)
+    (tmp_path / "refused").mkdir()
+    refused = run_against(tmp_path / "refused", server, record_property,
+                          calls=[{"tool": "get_database_stats"}, {"tool": "drop_everything"}])
+    assert refused.returncode == 64 and refused.summary["verdict"] is None, refused.stdout[-2000:]
+    assert "mcp.calls[1]: tool 'drop_everything' is not on mcp.allow_tools" in refused.summary["reason"]
+    assert not server.requests  # type: ignore[attr-defined]
     run = run_against(tmp_path, server, record_property,
-                      headers={"Authorization": "Bearer ${HOSTILE_MCP_TOKEN}"},
-                      calls=[{"tool": "get_database_stats"}, {"tool": "drop_everything"}])
+                      headers={"Authorization": "Bearer ${HOSTILE_MCP_TOKEN}"})
     assert run.outcomes()["test_tool_call_meets_contract[get_database_stats]"] == "passed"
     assert run.outcomes()["test_official_sdk_client_connects_lists_and_calls"] == "passed", run.failed()
-    failed_with(run, "test_tool_call_meets_contract[drop_everything]",
-                "tool 'drop_everything' is not on mcp.allow_tools")
     requests = server.requests  # type: ignore[attr-defined]
     sdk = [r for r in requests if r.headers.get("user-agent", "").startswith("python-httpx2")]
     assert sdk, "the SDK client's requests did not arrive"

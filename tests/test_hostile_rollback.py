@@ -92,7 +92,8 @@ def test_refused(tmp_path):
         run = run_against(tmp_path, f"http://127.0.0.1:{port}")
     failed_with(run, PROMETHEUS_CHECKS + SERVICE_CHECKS, "connection refused")
     not_judged_with(run, "connection refused")
-    failed_with(run, LOG_CHECKS, "no-such.log: No such file or directory")
+    failed_with(run, LOG_CHECKS, "no-such.log")
+    failed_with(run, LOG_CHECKS, "No such file or directory")
     assert run.summary["verdict"] == "ROLLBACK" and run.outcomes()["test_sentry_dsn_well_formed"] == "passed"
 
 
