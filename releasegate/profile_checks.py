@@ -21,6 +21,7 @@ _CONNINFO = re.compile(r"^\s*(?:\w+\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s']+)\s*)+$")
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
 _REDIS_SCHEMES = ("redis", "rediss")
 _POSTGRES_SECTIONS = ("database", "backup")  # sentry.dsn is Sentry's, not a database's
+_QUERY_VERBS = ("select", "with", "values", "table", "show", "explain")
 
 
 def problems(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
@@ -34,6 +35,16 @@ def problems(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
     yield from _schema_files(data, schemas)
     yield from _legacy_counterparts(data.get("versioning") or {})
     yield from _mcp_calls(data.get("mcp") or {})
+    yield from _assertions((data.get("database") or {}).get("assertions") or [])
+    started = ((data.get("backup") or {}).get("pre_deploy") or {}).get("deploy_started_at")
+    if started:
+        from releasegate.backup.files import parse_time  # the backup area's reader, on first use
+
+        try:
+            parse_time(str(started))
+        except ValueError:
+            yield (f"backup.pre_deploy.deploy_started_at: {started!r} is neither an ISO 8601 time nor "
+                   "epoch seconds (e.g. 2026-11-24T21:00:00Z or $(date +%s))")
 
 
 def _strings(node: Any, keys: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -102,6 +113,22 @@ def _legacy_counterparts(versioning: Mapping[str, Any]) -> Iterator[str]:
         if (cfg.get("v1") or decision == "supported") and counterpart not in v1:
             yield (f"versioning.legacy.endpoints.{name}: its v1 counterpart {counterpart!r} is not "
                    f"under versioning.endpoints (name one with v1: <endpoint>)")
+
+
+def _assertions(assertions: list[Any]) -> Iterator[str]:
+    """Each declared assertion has its own name (waivers and severity overrides name it) and is
+    a query: releasegate runs it read-only, so a DELETE would only fail as if the data were bad."""
+    seen: set[str] = set()
+    for i, assertion in enumerate(a for a in assertions if isinstance(a, Mapping)):
+        name = str(assertion.get("name"))
+        if name in seen:
+            yield (f"database.assertions[{i}].name: {name!r} is declared twice; give each assertion "
+                   "its own name (waivers and severity overrides use it)")
+        seen.add(name)
+        verb = re.match(r"\s*([A-Za-z]+)", str(assertion.get("sql", "")))
+        if verb and verb.group(1).lower() not in _QUERY_VERBS:
+            yield (f"database.assertions[{i}].sql: starts with {verb.group(1).upper()}; an assertion "
+                   "is a query (SELECT or WITH): releasegate never writes to the target")
 
 
 def _mcp_calls(mcp: Mapping[str, Any]) -> Iterator[str]:

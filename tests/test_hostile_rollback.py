@@ -134,3 +134,24 @@ def test_prometheus_error_answer_is_quoted(tmp_path, serve):
     run = run_against(tmp_path, server.url)
     failed_with(run, PROMETHEUS_CHECKS, "execution: query timed out in expression evaluation")
     not_judged_with(run, "execution: query timed out in expression evaluation")
+
+
+@pytest.mark.parametrize("answer", [b"null", b"[1, 2, 3]"])
+def test_sentry_api_answering_something_else_than_an_event_fails_the_check(tmp_path, serve, answer):
+    """001 §6.2's test event (--allow-mutations): an API that answers 200 with JSON that is no
+    event object is a failed check with one line, not a bug in the check; sending stays within
+    the profile's total timeout."""
+    server = serve(hostile.respond("200 OK", "application/json", answer))
+    path = write_profile(tmp_path / "sentry.yaml", {
+        "name": "hostile-sentry", "environment": "staging",
+        "defaults": {"timeouts": {"connect": CONNECT_S, "read": READ_S, "total": TOTAL_S}},
+        "sentry": {"dsn": f"http://publickey@{server.url.split('://', 1)[1]}/42", "wait_s": 2,
+                   "poll_s": 1, "api": {"base_url": server.url, "org": "o", "project": "p",
+                                        "token": "hostile-sentry-token"}},
+    })
+    started = time.monotonic()
+    run = run_suites(path, tmp_path / "reports", "-m", "observability", "-k", "sentry_test_event",
+                     "--allow-mutations", timeout=60)
+    assert time.monotonic() - started < 4 * TOTAL_S + 12
+    failed_with(run, ("test_sentry_test_event_arrives",), "instead of an event object: not Sentry's web API")
+    assert "hostile-sentry-token" not in run.outputs()

@@ -371,6 +371,16 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
      "mcp.calls[0]: tool 'drop_everything' is not on mcp.allow_tools"),
     ({"mcp": {**MCP_OK, "pass_rule": {"calls": ["nonexistent_call"]}}},
      "mcp.pass_rule.calls: 'nonexistent_call' is not the id of one of mcp.calls"),
+    ({"database": {"dsn": "postgresql://db/app", "assertions": [
+        {"name": "rows", "sql": "SELECT 1", "expect": {"at_least": 1}},
+        {"name": "rows", "sql": "SELECT 2", "expect": {"at_least": 1}}]}},
+     "database.assertions[1].name: 'rows' is declared twice"),
+    ({"database": {"dsn": "postgresql://db/app", "assertions": [
+        {"name": "purge", "sql": "  DELETE FROM raw.api_responses", "expect": {"at_least": 1}}]}},
+     "database.assertions[0].sql: starts with DELETE; an assertion is a query"),
+    ({"backup": {"source": {"dsn": "postgresql://db/app"}, "pre_deploy": {
+        "path": "backups/pre.dump", "tables": ["public.jobs"], "deploy_started_at": "yesterday"}}},
+     "backup.pre_deploy.deploy_started_at: 'yesterday' is neither an ISO 8601 time nor epoch seconds"),
     ({"versioning": {"base_url": "http://127.0.0.1:9",
                      "endpoints": {"leads": {"path": "/api/v1/leads"}},
                      "legacy": {"decision": "supported", "endpoints": {"orphan": {"path": "/orphan"}}}}},
