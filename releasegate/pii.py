@@ -45,16 +45,22 @@ def scrub(line: str, forbidden: Iterable[str] = FORBIDDEN_FIELDS) -> str:
     A log line quoted in the report would otherwise repeat the personal data the PII check
     exists to find (004 PII Policy).
     """
-    banned = {f.lower() for f in forbidden}
-    text = line.strip()
-    if text.startswith("{"):
-        try:
-            record = json.loads(text)
-        except ValueError:
-            record = None
-        if isinstance(record, (dict, list)):
-            return json.dumps(_scrubbed(record, banned), ensure_ascii=False)
+    record = structured(line)
+    if record is not None:
+        return json.dumps(_scrubbed(record, {f.lower() for f in forbidden}), ensure_ascii=False)
     return EMAIL.sub(lambda found: mask(found.group(0)), line)
+
+
+def structured(line: str) -> dict[str, Any] | list[Any] | None:
+    """The JSON object (or array) a structured log line holds; None for plain text."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    return record if isinstance(record, (dict, list)) else None
 
 
 def _scrubbed(node: Any, banned: set[str]) -> Any:
@@ -85,14 +91,8 @@ def scan(sample: LogSample, forbidden: Iterable[str] = FORBIDDEN_FIELDS,
     banned = {f.lower() for f in forbidden}
     findings: list[Finding] = []
     for no, line in sample.numbered():
-        text = line.strip()
-        record: Any = None
-        if text.startswith("{"):
-            try:
-                record = json.loads(text)
-            except ValueError:
-                record = None
-        if isinstance(record, (dict, list)):
+        record = structured(line)
+        if record is not None:
             flagged: set[str] = set()
             for path, value in _walk(record):
                 leaf = path.rsplit(".", 1)[-1].split("[", 1)[0].lower()
