@@ -21,7 +21,8 @@ _CONNINFO = re.compile(r"^\s*(?:\w+\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s']+)\s*)+$")
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
 _REDIS_SCHEMES = ("redis", "rediss")
 _POSTGRES_SECTIONS = ("database", "backup")  # sentry.dsn is Sentry's, not a database's
-_QUERY_VERBS = ("select", "with", "values", "table", "show", "explain")
+# What a server-side cursor (how declared assertions run) can hold: a query, never a write.
+SELECTABLE = re.compile(r"^\s*(\(\s*)*(select|with|values|table)\b", re.I)
 
 
 def problems(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
@@ -125,10 +126,11 @@ def _assertions(assertions: list[Any]) -> Iterator[str]:
             yield (f"database.assertions[{i}].name: {name!r} is declared twice; give each assertion "
                    "its own name (waivers and severity overrides use it)")
         seen.add(name)
-        verb = re.match(r"\s*([A-Za-z]+)", str(assertion.get("sql", "")))
-        if verb and verb.group(1).lower() not in _QUERY_VERBS:
-            yield (f"database.assertions[{i}].sql: starts with {verb.group(1).upper()}; an assertion "
-                   "is a query (SELECT or WITH): releasegate never writes to the target")
+        sql = str(assertion.get("sql", ""))
+        if not SELECTABLE.match(sql):
+            verb = (sql.split() or ["nothing"])[0].upper()
+            yield (f"database.assertions[{i}].sql: starts with {verb}; only SELECT, WITH … SELECT "
+                   "or VALUES can be declared: releasegate never writes to the target")
 
 
 def _mcp_calls(mcp: Mapping[str, Any]) -> Iterator[str]:

@@ -377,7 +377,7 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
      "database.assertions[1].name: 'rows' is declared twice"),
     ({"database": {"dsn": "postgresql://db/app", "assertions": [
         {"name": "purge", "sql": "  DELETE FROM raw.api_responses", "expect": {"at_least": 1}}]}},
-     "database.assertions[0].sql: starts with DELETE; an assertion is a query"),
+     "database.assertions[0].sql: starts with DELETE; only SELECT, WITH … SELECT or VALUES can be declared"),
     ({"backup": {"source": {"dsn": "postgresql://db/app"}, "pre_deploy": {
         "path": "backups/pre.dump", "tables": ["public.jobs"], "deploy_started_at": "yesterday"}}},
      "backup.pre_deploy.deploy_started_at: 'yesterday' is neither an ISO 8601 time nor epoch seconds"),
