@@ -260,8 +260,8 @@ def _collect_literal_secrets(node: Any, secrets: set[str], key: str = "") -> Non
             except ValueError:
                 password = None
             secrets |= {password, unquote(password)} if password else set()
-        elif conninfo_password(node):
-            secrets.add(str(conninfo_password(node)))
+        elif password := conninfo_password(node):
+            secrets.add(password)
         elif key and is_credential_key(key):
             secrets.add(node)
 

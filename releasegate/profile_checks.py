@@ -37,15 +37,7 @@ def problems(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
     yield from _legacy_counterparts(data.get("versioning") or {})
     yield from _mcp_calls(data.get("mcp") or {})
     yield from _assertions((data.get("database") or {}).get("assertions") or [])
-    started = ((data.get("backup") or {}).get("pre_deploy") or {}).get("deploy_started_at")
-    if started:
-        from releasegate.backup.files import parse_time  # the backup area's reader, on first use
-
-        try:
-            parse_time(str(started))
-        except ValueError:
-            yield (f"backup.pre_deploy.deploy_started_at: {started!r} is neither an ISO 8601 time nor "
-                   "epoch seconds (e.g. 2026-11-24T21:00:00Z or $(date +%s))")
+    yield from _deploy_started(((data.get("backup") or {}).get("pre_deploy") or {}).get("deploy_started_at"))
 
 
 def _strings(node: Any, keys: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -131,6 +123,18 @@ def _assertions(assertions: list[Any]) -> Iterator[str]:
             verb = (sql.split() or ["nothing"])[0].upper()
             yield (f"database.assertions[{i}].sql: starts with {verb}; only SELECT, WITH … SELECT "
                    "or VALUES can be declared: releasegate never writes to the target")
+
+
+def _deploy_started(started: Any) -> Iterator[str]:
+    if not started:
+        return
+    from releasegate.backup.files import parse_time  # the backup area's reader, on first use
+
+    try:
+        parse_time(str(started))
+    except ValueError:
+        yield (f"backup.pre_deploy.deploy_started_at: {started!r} is neither an ISO 8601 time nor "
+               "epoch seconds (e.g. 2026-11-24T21:00:00Z or $(date +%s))")
 
 
 def _mcp_calls(mcp: Mapping[str, Any]) -> Iterator[str]:
