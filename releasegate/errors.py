@@ -46,3 +46,12 @@ class Inconclusive(Exception):
 
 class UsageProblem(ReleasegateError):
     """The command was asked for something that does not exist (a provider, a fault name)."""
+
+
+class NotApplicable(Exception):
+    """The check does not apply to this target (its profile section is absent or disabled, or it
+    would change the target without --allow-mutations): shown as N/A, never as passed.
+
+    Engines and views raise it instead of ``pytest.skip`` so they import no pytest; the gate
+    turns it into a skip with this one-line reason.
+    """

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from releasegate import __version__, waivers
-from releasegate.errors import CheckFailed, Inconclusive, ProfileError, ServerUnavailable
+from releasegate.errors import CheckFailed, Inconclusive, NotApplicable, ProfileError, ServerUnavailable
 from releasegate.evidence import Evidence
 from releasegate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.finish import ResultCollector, decide_run, finish
@@ -340,7 +340,7 @@ def require_section(target: Target, dotted: str) -> Any:
     __tracebackhide__ = True
     section = target.section(dotted)
     if section is None:
-        pytest.skip(f"{dotted}: not configured in target {target.name}")
+        raise NotApplicable(f"{dotted}: not configured in target {target.name}")
     return section
 
 
@@ -386,6 +386,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Any:
     """
     try:
         return (yield)
+    except NotApplicable as exc:
+        pytest.skip(str(exc))
     except (CheckFailed, Inconclusive) as exc:
         if META not in item.stash:
             raise
@@ -393,12 +395,16 @@ def pytest_runtest_setup(item: pytest.Item) -> Any:
         return None
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
     __tracebackhide__ = True
     seen = item.stash.get(DEFERRED, None)
     if seen is not None:
         raise seen
+    try:
+        return (yield)
+    except NotApplicable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.hookimpl(wrapper=True)
