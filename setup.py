@@ -2,7 +2,7 @@
 
 A wheel must run without a checkout (`releasegate demo` from any directory), so it carries copies
 of the top-level suites/, schemas/ and fixtures/ under releasegate/_bundle/; in a checkout they
-stay where the layout puts them (releasegate/paths.py finds either).
+stay where the layout puts them (releasegate/core/paths.py finds either).
 """
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reference.backup import create_fixture  # noqa: E402
 from releasegate.backup.rehearsal import Options, rehearse_fresh  # noqa: E402
 from releasegate.backup.runner import libpq_env  # noqa: E402
 from releasegate.backup.tools import PgTools  # noqa: E402
+from releasegate.reference.backup import create_fixture  # noqa: E402
 from releasegate.servers.local import LocalProvider  # noqa: E402
 
 BYTES_PER_ROW = 1.06e3  # the fixture's database bytes per `rows` unit (925,639 rows made 938 MiB)

@@ -59,7 +59,7 @@ def floor_work(cmd: list[str]) -> tuple[float, float]:
 
 
 def bench(repeat: int, scratch: Path) -> dict[str, Any]:
-    from reference.stack import running_stack
+    from releasegate.reference.stack import running_stack
 
     py = sys.executable
     empty = scratch / "empty"

@@ -3,7 +3,7 @@ beside bare httpx making the same JSON-RPC exchanges, in one run.
 
 Usage: .venv/bin/python benches/bench_mcp.py [--repeat N] [--rounds N] [--check] [--output PATH]
 
-1. Boots the reference stack with its health and MCP parts (reference.stack.running_stack).
+1. Boots the reference stack with its health and MCP parts (releasegate.reference.stack.running_stack).
 2. Suite: `releasegate run --target PROFILE -m mcp` N times after one warm-up (it must give GO);
    records wall time and the in-session time from summary.json.
 3. Per call, in this process, interleaved round by round so machine load hits both alike: the
@@ -86,10 +86,10 @@ def bench_suite(repeat: int, profile: Path, scratch: Path, env: dict[str, str]) 
 def releasegate_conversation(url: str, headers: dict[str, str], evidence: bool) -> dict[str, float]:
     """The conversation through releasegate.mcp; seconds per exchange kind, and "cpu" (this
     process's CPU over the exchanges; the client is built before)."""
+    from releasegate.core.profile import Timeouts
+    from releasegate.core.redact import Redactor
     from releasegate.mcp.client import McpClient
     from releasegate.mcp.transport import McpTransport
-    from releasegate.profile import Timeouts
-    from releasegate.redact import Redactor
 
     redactor = Redactor()
     timings: dict[str, float] = {}
@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    from reference.stack import running_stack
+    from releasegate.reference.stack import running_stack
 
     started = datetime.now(timezone.utc)
     machine = machine_info()

@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        from reference.stack import running_stack
+        from releasegate.reference.stack import running_stack
 
         timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         machine = machine_info()

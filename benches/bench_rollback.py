@@ -38,12 +38,12 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from releasegate.evidence import Evidence  # noqa: E402
-from releasegate.http import HttpTarget  # noqa: E402
-from releasegate.observe import POST_DEPLOY, TriggerView  # noqa: E402
-from releasegate.profile import load_target  # noqa: E402
-from releasegate.prometheus import PrometheusAPI  # noqa: E402
-from releasegate.triggers import BUILTIN  # noqa: E402
+from releasegate.core.evidence import Evidence  # noqa: E402
+from releasegate.core.profile import load_target  # noqa: E402
+from releasegate.http.client import HttpTarget  # noqa: E402
+from releasegate.prometheus.api import PrometheusAPI  # noqa: E402
+from releasegate.prometheus.triggers import BUILTIN  # noqa: E402
+from releasegate.prometheus.view import POST_DEPLOY, TriggerView  # noqa: E402
 
 DEFAULT_OUTPUT = BENCHES / "results" / "rollback.json"
 TARGET_RATIO = 1.3
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     ns = parser.parse_args(argv)
     try:
-        from reference.stack import running_stack
+        from releasegate.reference.stack import running_stack
 
         load_start = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp, \

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benches/bench_smoke.py [--repeat N] [--check] [--output PATH] [--bytecode-cache]
 
-1. Boots the reference stack N times (reference.stack.running_stack) and records boot_s and its
+1. Boots the reference stack N times (releasegate.reference.stack.running_stack) and records boot_s and its
    parts (servers_s, seed_s, app_s).
 2. With one stack up, times N times each (after one discarded warm-up run of each, interleaved so
    that drift on the machine hits every command alike):
@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        from reference.stack import running_stack
+        from releasegate.reference.stack import running_stack
 
         timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
         machine = machine_info()

@@ -6,7 +6,7 @@ What `releasegate run -m "data or redis"` asks the reference stack, without the 
 one autocommit psycopg connection running each query once (no read-only transaction, no
 SET LOCAL, no ROLLBACK), one redis-py client sending each command once, and the two exposure
 probes. The SQL texts of the session check and the privilege check are imported from
-releasegate.pg (strings only: no engine code runs). Prints {"work_s": …}; exit 1 when a query or
+releasegate.postgres.session (strings only: no engine code runs). Prints {"work_s": …}; exit 1 when a query or
 command fails.
 """
 
@@ -23,7 +23,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from releasegate.pg import SESSION_FACTS, WRITE_PRIVILEGES
+from releasegate.postgres.session import SESSION_FACTS, WRITE_PRIVILEGES
 
 ENDPOINTS = ("/fixtures", "/standings", "/injuries", "/teams")
 CORE = ("core.fixtures", "core.standings", "core.injuries")

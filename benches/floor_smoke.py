@@ -10,7 +10,7 @@ once and checked only for the answer the check needs:
   system_status SSE stream until its first event, GET /api/v1/leads;
 - MCP (000 §1): initialize, notifications/initialized, tools/list through every page,
   server/discover, and the calls A, B, D (SSE answers read until the response);
-- data (000 §2): the read-only session facts and the write-privilege query (releasegate.pg's SQL
+- data (000 §2): the read-only session facts and the write-privilege query (releasegate.postgres.session's SQL
   texts, imported as strings) on a psycopg connection;
 - Redis (001 §6.4): PING, SET NX EX / GET / DEL of one key;
 - backup (001 §6.3): the newest file in the backups directory, its size and age;
@@ -35,7 +35,7 @@ import redis
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from releasegate.pg import SESSION_FACTS, WRITE_PRIVILEGES
+from releasegate.postgres.session import SESSION_FACTS, WRITE_PRIVILEGES
 
 TIMEOUT = httpx.Timeout(connect=1.0, read=3.0, write=3.0, pool=1.0)
 MCP_ACCEPT = "application/json, text/event-stream"

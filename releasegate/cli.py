@@ -20,13 +20,13 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from releasegate import __version__
-from releasegate.errors import ProfileError, ServerUnavailable, UsageProblem
-from releasegate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
-from releasegate.outputs import write_no_verdict
-from releasegate.paths import IN_CHECKOUT, SUITES
-from releasegate.plugin import state
-from releasegate.profile import load_target
-from releasegate.results import AREAS
+from releasegate.core.errors import ProfileError, ServerUnavailable, UsageProblem
+from releasegate.core.paths import IN_CHECKOUT, SUITES
+from releasegate.core.profile import load_target
+from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
+from releasegate.gate.outputs import write_no_verdict
+from releasegate.gate.plugin import state
+from releasegate.gate.results import AREAS
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
@@ -177,7 +177,7 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
-    from reference.stack import running_stack
+    from releasegate.reference.stack import running_stack
 
     report_dir = ns.report_dir or "reports"
     started = time.perf_counter()
@@ -195,7 +195,7 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
-    from reference.stack import running_stack
+    from releasegate.reference.stack import running_stack
 
     workdir = Path(ns.report_dir or "reports").resolve() / "stack"
     with running_stack(ns.faults or (), workdir=workdir, log=_say) as stack:
@@ -207,7 +207,7 @@ def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_stack_faults(ns: argparse.Namespace, extra: list[str]) -> int:
-    from reference.faults import FAULTS
+    from releasegate.reference.faults import FAULTS
 
     width = max(map(len, FAULTS))
     for fault in FAULTS.values():
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(exc.code)  # type: ignore[arg-type]
     try:
         if getattr(ns, "faults", None):
-            from reference.faults import parse_faults
+            from releasegate.reference.faults import parse_faults
 
             parse_faults(ns.faults)
         return ns.func(ns, extra)

@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reference.faults import FAULTS  # noqa: E402
+from releasegate.reference.faults import FAULTS  # noqa: E402
 from tests.fault_matrix import MATRIX  # noqa: E402
 
 DOC = REPO / "docs" / "fault-matrix.md"

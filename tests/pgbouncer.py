@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from releasegate.errors import ServerUnavailable
+from releasegate.core.errors import ServerUnavailable
 from releasegate.servers.base import free_port
 from releasegate.servers.local import _launch, _server_user
 

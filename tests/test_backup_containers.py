@@ -17,9 +17,9 @@ import psycopg
 import pytest
 import redis as redis_lib
 
-from reference.backup import create_fixture
 from releasegate.backup.rehearsal import Options, rehearse_fresh
-from releasegate.errors import ServerUnavailable
+from releasegate.core.errors import ServerUnavailable
+from releasegate.reference.backup import create_fixture
 from releasegate.servers import get_provider
 from releasegate.servers.containers import ContainerProvider, docker_available
 from releasegate.servers.local import LocalProvider

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 import yaml
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests.pgbouncer import pgbouncer, pgbouncer_binary
 from tests.support import run_suites, write_profile
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from reference.faults import FAULTS
-from reference.stack import running_stack
+from releasegate.reference.faults import FAULTS
+from releasegate.reference.stack import running_stack
 from tests.fault_matrix import MATRIX, Row
 from tests.support import REPO, SUITES, run_suites
 

@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests import hostile
 from tests.hostile import HostileServer
 from tests.support import REPO, SUITES, run_suites, write_profile

@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from reference.backup import create_fixture
 from releasegate.backup.rehearsal import Options, rehearse_fresh
 from releasegate.backup.tools import PgTools, ToolMissing
+from releasegate.reference.backup import create_fixture
 from releasegate.servers.local import LocalProvider
 from tests import hostile
 from tests.hostile import HostileServer

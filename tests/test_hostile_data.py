@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reference.stack import running_stack
-from releasegate.redis_target import RedisLimits, RedisTarget
+from releasegate.redis.engine import RedisLimits, RedisTarget
+from releasegate.reference.stack import running_stack
 from tests import hostile, hostile_data
 from tests.hostile import MB, HostileServer
 from tests.support import SuiteRun, run_suites, write_profile
 
 CONNECT_S, STATEMENT_S = 1, 1
-PG_DEADLINE_S = STATEMENT_S + 2  # releasegate.pg.PgLimits.deadline_s
+PG_DEADLINE_S = STATEMENT_S + 2  # releasegate.postgres.session.PgLimits.deadline_s
 REDIS_COMMAND_S = 1
 STARTUP_S = 10  # interpreter, pytest, plugin and report start-up, with margin for a busy machine
 RUN_BOUND_S = STARTUP_S + PG_DEADLINE_S + CONNECT_S + 2 * (CONNECT_S + REDIS_COMMAND_S)

@@ -1,6 +1,6 @@
 """Hostile event streams end with a one-line reason, at their deadline, in bounded memory.
 
-The SSE reader (releasegate.sse.read_stream) is driven directly against hostile servers to pin
+The SSE reader (releasegate.http.sse.read_stream) is driven directly against hostile servers to pin
 its limits: a stream that never sends and one that only sends comments end at the deadline
 (± 1 s), a stream cut mid-event and a flooding one end with a reason and bounded memory. Then
 the Read API suite runs in a subprocess, as a user would, against the same streams.
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from releasegate import sse
-from releasegate.http import HttpTarget
-from releasegate.profile import Timeouts
+from releasegate.core.profile import Timeouts
+from releasegate.http import sse
+from releasegate.http.client import HttpTarget
 from tests import hostile, hostile_readapi
 from tests.hostile import HostileServer
 from tests.support import run_suites, write_profile

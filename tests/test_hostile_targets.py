@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from releasegate.http import Fetch, HttpTarget
-from releasegate.profile import Timeouts
+from releasegate.core.profile import Timeouts
+from releasegate.http.client import Fetch, HttpTarget
 from tests import hostile
 from tests.hostile import MB, HostileServer
 from tests.support import SuiteRun, run_suites, write_profile

@@ -1,4 +1,4 @@
-"""releasegate/prometheus.py and the trigger engine against a real Prometheus (Debian's package).
+"""releasegate/prometheus/api.py and the trigger engine against a real Prometheus (Debian's package).
 
 A synthetic history is backfilled with promtool (reference/prometheus_server.py), so every
 answer shape the engine reads — vector, matrix, scalar, empty, NaN, a rejected query, series
@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from reference import prometheus_server
-from releasegate import triggers as T
-from releasegate.errors import CheckFailed
-from releasegate.http import HttpTarget
-from releasegate.profile import Timeouts
-from releasegate.prometheus import PrometheusAPI, duration_s
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import Timeouts
+from releasegate.http.client import HttpTarget
+from releasegate.prometheus import triggers as T
+from releasegate.prometheus.api import PrometheusAPI, duration_s
+from releasegate.reference import prometheus_server
 
 DAY = 86400
 LABELS = 'job="api",instance="a:1"'

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests.support import run_suites
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests.fault_matrix.rollback import PARTS
 from tests.support import REPO, SuiteRun
 

@@ -69,7 +69,7 @@ def test_sigterm_to_a_process_holding_the_stack_tears_it_down(tmp_path):
     script.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        "from reference.stack import running_stack\n"
+        "from releasegate.reference.stack import running_stack\n"
         "with running_stack(only=('health',)) as stack:\n"
         "    print(stack.base_url, flush=True)\n"
         "    time.sleep(60)\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests.support import REPO
 from tests.unit.conftest import clean_env
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reference.stack import running_stack
+from releasegate.reference.stack import running_stack
 from tests.support import REPO
 from tests.unit.conftest import clean_env
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from releasegate.backup.rehearsal import Options, record_dump, rehearse_fresh
-from releasegate.errors import ReleasegateError, ServerUnavailable
+from releasegate.core.errors import ReleasegateError, ServerUnavailable
 from releasegate.servers import get_provider
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock
 
 from releasegate.backup.files import BackupFile, find_backups
-from releasegate.errors import ServerUnavailable
-from releasegate.profile import Target
+from releasegate.core.errors import ServerUnavailable
+from releasegate.core.profile import Target
 from releasegate.servers import Provider, get_provider
 
 if TYPE_CHECKING:  # the rehearsal modules import psycopg, redis and alembic's helpers: a smoke run

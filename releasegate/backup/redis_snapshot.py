@@ -22,7 +22,7 @@ import redis as redis_lib
 from releasegate.backup.files import first_error
 from releasegate.backup.runner import run_tool
 from releasegate.backup.tools import ToolMissing, redis_tool
-from releasegate.errors import ServerUnavailable
+from releasegate.core.errors import ServerUnavailable
 from releasegate.servers import Provider
 
 

@@ -45,7 +45,7 @@ from releasegate.backup.files import (
 from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
 from releasegate.backup.runner import Background, Progress, human_bytes, libpq_env, run_tool
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
-from releasegate.errors import ReleasegateError, ServerUnavailable
+from releasegate.core.errors import ReleasegateError, ServerUnavailable
 from releasegate.servers import PostgresServer, Provider, get_provider
 
 READ_CHUNK = 1 << 20

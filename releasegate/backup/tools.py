@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from releasegate.errors import ReleasegateError
+from releasegate.core.errors import ReleasegateError
 
 INSTALL_HINT = ("apt-get install -y postgresql-client-{major} (Debian/Ubuntu with the PGDG "
                 "repository for other majors), or set RELEASEGATE_PG_BINDIR to its bin directory")

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from releasegate.backup.files import BackupFile, Completeness, check_complete
 from releasegate.backup.plan import BackupPlan
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
-from releasegate.errors import CheckFailed, ServerUnavailable
-from releasegate.evidence import Evidence, Exchange
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed, NotApplicable, ServerUnavailable
+from releasegate.core.evidence import Evidence, Exchange
+from releasegate.core.profile import require_section
 
 if TYPE_CHECKING:  # loaded on first use (see releasegate/backup/plan.py)
     from releasegate.backup.redis_snapshot import RedisRehearsal
@@ -81,7 +79,7 @@ class BackupView:
             require_section(self.target, "backup.fresh")
             require_section(self.target, "backup.source")
             if not self.plan.fresh_enabled:
-                pytest.skip(f"backup.fresh.enabled is false in target {self.target.name}")
+                raise NotApplicable(f"backup.fresh.enabled is false in target {self.target.name}")
         else:
             require_section(self.target, "backup.files")
         result = self.plan.rehearsal(kind)

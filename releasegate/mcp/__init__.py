@@ -1,7 +1,7 @@
 """An MCP server over streamable HTTP, judged on the wire.
 
 - ``config``: the profile's ``mcp`` section with the runbook defaults filled in;
-- ``jsonrpc``: JSON-RPC 2.0 messages, strict about what comes back (SSE framing: releasegate.sse);
+- ``jsonrpc``: JSON-RPC 2.0 messages, strict about what comes back (SSE framing: releasegate.http.sse);
 - ``transport``: one bounded HTTP exchange carrying a JSON-RPC message (caps, deadline, curl);
 - ``client``: the MCP client on top: initialize / session / tools, or the sessionless 2026-07-28
   envelope; revision detection;

@@ -13,12 +13,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
+from releasegate.core.paths import SCHEMAS
+from releasegate.core.schema_check import expect_matches_schema
 from releasegate.mcp.config import CallSpec
 from releasegate.mcp.schemas import conformance_problem
 from releasegate.mcp.transport import McpReply
-from releasegate.paths import SCHEMAS
-from releasegate.schema_check import expect_matches_schema
 
 
 def contract_schema(spec: CallSpec) -> str | None:

@@ -1,6 +1,6 @@
 """The MCP server of a target: talked to once per run, read by many checks.
 
-``McpEndpoint`` is the engine (like releasegate.health.HealthEndpoints): it makes the handshake,
+``McpEndpoint`` is the engine (like releasegate.health.probes.HealthEndpoints): it makes the handshake,
 lists the tools and makes each configured call at most once per run, and makes the conformance
 probes the checks ask for. ``McpView`` is what one check uses: the same engine, recording the
 exchanges that check judged as its own evidence, and turning "cannot judge" into N/A and "the
@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
-from releasegate.errors import CheckFailed
-from releasegate.evidence import Evidence
+from releasegate.core.errors import CheckFailed, NotApplicable
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target
+from releasegate.core.redact import Redactor, is_credential_key
 from releasegate.mcp import jsonrpc
 from releasegate.mcp.client import (
     CLIENT_INFO,
@@ -33,8 +33,6 @@ from releasegate.mcp.config import AUTO, CallSpec, McpConfig
 from releasegate.mcp.remedies import remedy_for
 from releasegate.mcp.sdk_check import BackgroundSdkRun, SdkOutcome, SdkRequest, run_sdk_client
 from releasegate.mcp.transport import McpReply, McpTransport
-from releasegate.profile import Target
-from releasegate.redact import Redactor, is_credential_key
 
 UNKNOWN_SESSION = "releasegate-unknown-session-0000"  # visible ASCII, never issued by anyone
 UNKNOWN_METHOD = "releasegate/no-such-method"
@@ -335,10 +333,11 @@ class McpView:
         __tracebackhide__ = True
         h = self.handshake()
         if not h.expect_session:
-            pytest.skip(f"mcp.revision is {self.config.revision}: the session revisions' rules are N/A")
+            raise NotApplicable(f"mcp.revision is {self.config.revision}: "
+                                "the session revisions' rules are N/A")
         if h.modern_only:
             self.record(h.initialize)
-            pytest.skip(f"the server speaks only 2026-07-28 ({h.modern_reason}; "
+            raise NotApplicable(f"the server speaks only 2026-07-28 ({h.modern_reason}; "
                         f"initialize answered {h.initialize.describe() if h.initialize else 'nothing'})")
         if h.session_problem:
             self.record(h.initialize)
@@ -353,7 +352,7 @@ class McpView:
         __tracebackhide__ = True
         client = self.session()
         if not client.session_id:
-            pytest.skip("the server issued no mcp-session-id, so it keeps no session to enforce "
+            raise NotApplicable("the server issued no mcp-session-id, so it keeps no session to enforce "
                         "(test_session_id_issued judges whether it should)")
         return client
 
@@ -362,10 +361,10 @@ class McpView:
         __tracebackhide__ = True
         h = self.handshake()
         if not h.expect_modern:
-            pytest.skip(f"mcp.revision is {self.config.revision}: 2026-07-28 rules are N/A")
+            raise NotApplicable(f"mcp.revision is {self.config.revision}: 2026-07-28 rules are N/A")
         if not h.speaks_modern:
             self.record(h.discover)
-            pytest.skip(f"the server does not speak 2026-07-28 ({h.modern_reason})")
+            raise NotApplicable(f"the server does not speak 2026-07-28 ({h.modern_reason})")
         assert h.modern is not None
         return h.modern
 
@@ -390,7 +389,7 @@ class McpView:
         __tracebackhide__ = True
         client = self.primary()
         if client.server_capabilities is not None and "tools" not in client.server_capabilities:
-            pytest.skip("the server declares no tools capability "
+            raise NotApplicable("the server declares no tools capability "
                         f"(capabilities: {', '.join(client.server_capabilities) or 'none'})")
         return client
 

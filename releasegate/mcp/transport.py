@@ -4,7 +4,7 @@ An answer may be a JSON object or an SSE stream (streamable HTTP, every revision
 is read event by event until the response to the request's id arrives — priming events with
 empty data, server notifications and requests before it are kept aside — and then closed, even
 when the server keeps it open. Every exchange has the profile's connect/read/total limits (the
-total enforced on every socket read by releasegate.deadline) and a body cap; nothing raises: a
+total enforced on every socket read by releasegate.core.deadline) and a body cap; nothing raises: a
 transport failure, an HTML page, a stream cut mid-event or one that never ends, malformed
 JSON-RPC or a response for another id all come back as a ``problem``, one line.
 """
@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from releasegate.deadline import deadline as exchange_deadline
-from releasegate.deadline import install as install_deadline
-from releasegate.errors import CheckFailed
-from releasegate.evidence import Exchange, excerpt
-from releasegate.http import HEADERS_THAT_MATTER, Fetch, describe_transport_error, is_unreachable
+from releasegate.core.deadline import deadline as exchange_deadline
+from releasegate.core.deadline import install as install_deadline
+from releasegate.core.errors import CheckFailed
+from releasegate.core.evidence import Exchange, excerpt
+from releasegate.core.profile import Timeouts
+from releasegate.core.redact import MASK, Redactor, is_credential_key
+from releasegate.http.client import HEADERS_THAT_MATTER, Fetch, describe_transport_error, is_unreachable
+from releasegate.http.sse import COMMENT, EventParser
 from releasegate.mcp import jsonrpc
 from releasegate.mcp.remedies import remedy_for
-from releasegate.profile import Timeouts
-from releasegate.redact import MASK, Redactor, is_credential_key
-from releasegate.sse import COMMENT, EventParser
 
 if TYPE_CHECKING:
     from httpx_sse import ServerSentEvent

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from releasegate.errors import ServerUnavailable, UsageProblem
+from releasegate.core.errors import ServerUnavailable, UsageProblem
 
 _LIVE: dict[int, Callable[[], None]] = {}
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from releasegate.errors import ServerUnavailable
+from releasegate.core.errors import ServerUnavailable
 from releasegate.servers.base import PostgresServer, Provider, RedisServer, register_live
 
 # "{major}" becomes the wanted major version: a restore rehearsal runs the source's.

@@ -24,7 +24,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from releasegate.errors import ServerUnavailable
+from releasegate.core.errors import ServerUnavailable
 from releasegate.servers.base import (
     PostgresServer,
     Provider,

@@ -10,9 +10,8 @@ import pytest
 
 from releasegate.backup.plan import BackupPlan
 from releasegate.backup.view import BackupView
-from releasegate.evidence import Evidence
-from releasegate.plugin import require_section
-from releasegate.profile import Target
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target, require_section
 
 
 def _progress_writer(config: pytest.Config) -> Callable[[str], None]:

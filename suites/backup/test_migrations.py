@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from releasegate.backup.migrations import AlembicResult
-from releasegate.errors import CheckFailed
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
 
 pytestmark = pytest.mark.backup
 

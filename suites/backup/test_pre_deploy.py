@@ -13,9 +13,9 @@ from releasegate.backup.files import (
     plain_tables,
 )
 from releasegate.backup.tools import PgTools, newest_client_major
-from releasegate.errors import CheckFailed
-from releasegate.evidence import Exchange
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed
+from releasegate.core.evidence import Exchange
+from releasegate.core.profile import require_section
 
 pytestmark = pytest.mark.backup
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed, Inconclusive
+from releasegate.core.errors import CheckFailed, Inconclusive
 
 pytestmark = pytest.mark.backup
 

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from releasegate.data import DataView, session_for
-from releasegate.errors import CheckFailed
-from releasegate.evidence import Evidence
-from releasegate.pg import PgSession
-from releasegate.profile import Target
+from releasegate.core.errors import CheckFailed
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target
+from releasegate.postgres.session import PgSession
+from releasegate.postgres.view import DataView, session_for
 
 
 @pytest.fixture(scope="session")

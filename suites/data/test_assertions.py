@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.data import evaluate
-from releasegate.errors import CheckFailed
-from releasegate.plugin import target_of
+from releasegate.core.errors import CheckFailed
+from releasegate.gate.plugin import target_of
+from releasegate.postgres.view import evaluate
 
 pytestmark = pytest.mark.data
 

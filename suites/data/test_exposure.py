@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.exposure import expect_not_reachable, ports_to_probe
-from releasegate.pg import endpoint_of
-from releasegate.plugin import require_section
+from releasegate.core.profile import require_section
+from releasegate.net.exposure import expect_not_reachable, ports_to_probe
+from releasegate.postgres.session import endpoint_of
 
 pytestmark = pytest.mark.data
 

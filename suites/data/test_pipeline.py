@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.data import human_age, show
-from releasegate.errors import CheckFailed
-from releasegate.plugin import require_section, target_of
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.gate.plugin import target_of
+from releasegate.postgres.view import human_age, show
 
 pytestmark = pytest.mark.data
 

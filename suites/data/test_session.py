@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.pg import SESSION_FACTS, WRITE_PRIVILEGES, summarize_write_privileges
+from releasegate.core.errors import CheckFailed
+from releasegate.postgres.session import SESSION_FACTS, WRITE_PRIVILEGES, summarize_write_privileges
 
 pytestmark = pytest.mark.data
 

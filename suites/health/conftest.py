@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from releasegate.evidence import Evidence
-from releasegate.health import HealthEndpoints, HealthView
-from releasegate.http import HttpTarget
-from releasegate.plugin import require_section
-from releasegate.profile import Target
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target, require_section
+from releasegate.health.probes import HealthEndpoints, HealthView
+from releasegate.http.client import HttpTarget
 
 
 @pytest.fixture(scope="session")

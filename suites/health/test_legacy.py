@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.health import REMEDY_LEGACY, REMEDY_SCHEMA
-from releasegate.plugin import require_section
-from releasegate.schema_check import expect_matches_schema
+from releasegate.core.profile import require_section
+from releasegate.core.schema_check import expect_matches_schema
+from releasegate.health.probes import REMEDY_LEGACY, REMEDY_SCHEMA
 
 pytestmark = pytest.mark.health
 

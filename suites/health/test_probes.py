@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.health import (
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.core.schema_check import expect_matches_schema
+from releasegate.health.probes import (
     LIVE_DEPENDENCY_KEYS,
     READY_STATES,
     REMEDY_DB,
@@ -21,8 +23,6 @@ from releasegate.health import (
     REMEDY_STARTUP,
     probe_config,
 )
-from releasegate.plugin import require_section
-from releasegate.schema_check import expect_matches_schema
 
 pytestmark = pytest.mark.health
 

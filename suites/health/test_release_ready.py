@@ -6,16 +6,17 @@ import re
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.health import (
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.core.schema_check import expect_matches_schema
+from releasegate.gate.plugin import target_of
+from releasegate.health.probes import (
     REMEDY_BUILD,
     REMEDY_CONFIG_HASH,
     REMEDY_RELEASE,
     REMEDY_RELEASE_CHECKS,
     REMEDY_SCHEMA,
 )
-from releasegate.plugin import require_section, target_of
-from releasegate.schema_check import expect_matches_schema
 
 pytestmark = pytest.mark.health
 

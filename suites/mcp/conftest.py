@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from releasegate.evidence import Evidence
-from releasegate.http import HttpTarget
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target, require_section
+from releasegate.core.redact import Redactor
+from releasegate.gate.parametrize import checklist_params
+from releasegate.gate.plugin import target_of
+from releasegate.http.client import HttpTarget
 from releasegate.mcp.config import McpConfig, origin_of
 from releasegate.mcp.engine import McpEndpoint, McpView
-from releasegate.parametrize import checklist_params
-from releasegate.plugin import require_section, target_of
-from releasegate.profile import Target
-from releasegate.redact import Redactor
 
 
 @pytest.fixture(scope="session")

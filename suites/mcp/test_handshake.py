@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 from releasegate.mcp.client import session_id_problem
 from releasegate.mcp.schemas import schema_problems
 

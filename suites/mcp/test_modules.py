@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 
 pytestmark = pytest.mark.mcp
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 from releasegate.mcp.config import origin_of
 
 pytestmark = pytest.mark.mcp

@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 
 pytestmark = pytest.mark.mcp
 

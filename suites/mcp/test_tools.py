@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 from releasegate.mcp.config import CallSpec
 from releasegate.mcp.contract import judge_call
 

@@ -7,18 +7,16 @@ from typing import Any
 
 import pytest
 
-from releasegate.http import Fetch, HttpTarget
-from releasegate.observe import (  # noqa: F401 - fixtures shared with suites/rollback
+from releasegate.core.profile import Target, require_section
+from releasegate.core.redact import Redactor, register_secrets
+from releasegate.gate.area_fixtures import (  # noqa: F401 - fixtures shared with suites/rollback
     log_cache,
     logs,
     prometheus,
     prometheus_api,
-    register_secrets,
     triggers,
 )
-from releasegate.plugin import require_section
-from releasegate.profile import Target
-from releasegate.redact import Redactor
+from releasegate.http.client import Fetch, HttpTarget
 
 
 @pytest.fixture(scope="session")

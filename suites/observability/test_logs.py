@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate import pii
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
+from releasegate.logs import pii
 
 pytestmark = pytest.mark.observability
 

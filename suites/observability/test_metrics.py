@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate import metrics_scrape as exposition
-from releasegate.errors import CheckFailed, Inconclusive
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.prometheus import exposition
 
 pytestmark = pytest.mark.observability
 EXPOSITION_TYPES = ("text/plain", "application/openmetrics-text")

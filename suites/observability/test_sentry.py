@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
-from releasegate import sentry
-from releasegate.errors import CheckFailed
-from releasegate.observe import register_secrets, require_mutations
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.core.redact import register_secrets
+from releasegate.gate.area_fixtures import require_mutations
+from releasegate.sentry import client as sentry
 
 pytestmark = pytest.mark.observability
 RUN_TAG = "releasegate_run"

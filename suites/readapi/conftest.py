@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from releasegate.evidence import Evidence
-from releasegate.parametrize import checklist_params
-from releasegate.plugin import require_section, target_of
-from releasegate.profile import Target
-from releasegate.readapi import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
-from releasegate.redact import Redactor
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target, require_section
+from releasegate.core.redact import Redactor
+from releasegate.gate.parametrize import checklist_params
+from releasegate.gate.plugin import target_of
+from releasegate.readapi.api import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
 
 
 @pytest.fixture(scope="session")

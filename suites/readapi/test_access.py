@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.plugin import require_section
-from releasegate.readapi import NONE, RIGHT, SPOOF_HEADERS, WRONG, is_local_host
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.readapi.api import NONE, RIGHT, SPOOF_HEADERS, WRONG, is_local_host
 
 pytestmark = pytest.mark.readapi
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.readapi import filter_misses
-from releasegate.schema_check import expect_matches_schema
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.core.schema_check import expect_matches_schema
+from releasegate.readapi.api import filter_misses
 
 pytestmark = pytest.mark.readapi
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.schema_check import expect_matches_schema
-from releasegate.sse import DEADLINE
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.core.schema_check import expect_matches_schema
+from releasegate.http.sse import DEADLINE
 
 pytestmark = pytest.mark.readapi
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from releasegate.evidence import Evidence
-from releasegate.profile import Target
-from releasegate.redis_view import RedisView, target_for
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target
+from releasegate.redis.view import RedisView, target_for
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.exposure import expect_not_reachable, ports_to_probe
-from releasegate.plugin import require_section
-from releasegate.redis_facts import endpoint_of
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.net.exposure import expect_not_reachable, ports_to_probe
+from releasegate.redis.facts import endpoint_of
 
 pytestmark = pytest.mark.redis
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.evidence import Exchange
-from releasegate.plugin import require_section, target_of
-from releasegate.redis_facts import memory_of, p95
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.core.evidence import Exchange
+from releasegate.core.profile import require_section
+from releasegate.gate.plugin import target_of
+from releasegate.redis.facts import memory_of, p95
 
 pytestmark = pytest.mark.redis
 

@@ -7,19 +7,17 @@ from typing import Any
 
 import pytest
 
-from releasegate.http import HttpTarget
-from releasegate.observe import (  # noqa: F401 - fixtures shared with suites/observability
+from releasegate.core.profile import Target, require_section
+from releasegate.core.redact import Redactor, register_secrets
+from releasegate.gate.area_fixtures import (  # noqa: F401 - fixtures shared with suites/observability
     log_cache,
     logs,
     prometheus_api,
-    register_secrets,
     serving_release,
     triggers,
 )
-from releasegate.pilot import PilotAPI, settings
-from releasegate.plugin import require_section
-from releasegate.profile import Target
-from releasegate.redact import Redactor
+from releasegate.http.client import HttpTarget
+from releasegate.pilot.api import PilotAPI, settings
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.observe import serving_build
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import require_section
+from releasegate.health.release import serving_build
 
 pytestmark = pytest.mark.rollback
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.observe import require_mutations
-from releasegate.pilot import job_state, pilot_block, stopped
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.gate.area_fixtures import require_mutations
+from releasegate.pilot.api import job_state, pilot_block, stopped
 
 pytestmark = pytest.mark.rollback
 guardrail = pytest.mark.xdist_group("pilot-guardrails")

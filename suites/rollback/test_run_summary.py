@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate import run_summary as rs
-from releasegate.errors import CheckFailed, Inconclusive
-from releasegate.plugin import require_section
+from releasegate.core.errors import CheckFailed, Inconclusive
+from releasegate.core.profile import require_section
+from releasegate.logs import run_summary as rs
 
 pytestmark = pytest.mark.rollback
 

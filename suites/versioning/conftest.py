@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from releasegate.http import HttpTarget
-from releasegate.parametrize import checklist_params
-from releasegate.plugin import require_section, target_of
-from releasegate.profile import Target
-from releasegate.versioning import VersionedApi
+from releasegate.core.profile import Target, require_section
+from releasegate.gate.parametrize import checklist_params
+from releasegate.gate.plugin import target_of
+from releasegate.http.client import HttpTarget
+from releasegate.versioning.api import VersionedApi
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.versioning import deprecation_problems, shape, structure_diff, unlisted_paths
+from releasegate.core.errors import CheckFailed
+from releasegate.versioning.api import deprecation_problems, shape, structure_diff, unlisted_paths
 
 pytestmark = pytest.mark.versioning
 

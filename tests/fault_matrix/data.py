@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reference.data import ASSERTIONS
+from releasegate.reference.data import ASSERTIONS
 from tests.fault_matrix import Row
 
 PARTS = ("data",)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from releasegate.results import CheckMeta, CheckResult
+from releasegate.gate.results import CheckMeta, CheckResult
 
 # Environment a nested pytest or releasegate process must not inherit from this run.
 _LEAKY_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT",

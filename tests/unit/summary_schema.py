@@ -6,7 +6,7 @@ from typing import Any
 
 import jsonschema
 
-from releasegate.results import AREAS
+from releasegate.gate.results import AREAS
 
 DESIGN_KEYS = ("target", "verdict", "exit_code", "started_at", "duration_s", "checks")
 CHECK_KEYS = ("id", "area", "runbook", "item", "severity", "outcome", "message", "evidence")

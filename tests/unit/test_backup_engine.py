@@ -18,7 +18,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from reference.backup import create_fixture
 from releasegate.backup import catalog as cat
 from releasegate.backup.files import (
     archive_tables,
@@ -35,6 +34,7 @@ from releasegate.backup.files import (
 from releasegate.backup.rehearsal import Options, Query, record_dump, rehearse_fresh, rehearse_latest
 from releasegate.backup.runner import libpq_env, run_tool
 from releasegate.backup.tools import PgTools
+from releasegate.reference.backup import create_fixture
 from releasegate.servers.local import LocalProvider
 
 QUIET = {"progress": lambda line: None}
@@ -382,8 +382,8 @@ def _replica(server, name: str) -> str:
 
 
 def test_alembic_round_trip_on_the_replica(fixture_server, source, tmp_path):
-    from reference.backup import alembic_project
     from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
+    from releasegate.reference.backup import alembic_project
 
     replica = _replica(fixture_server, "alembic_ok")
     ini = alembic_project(tmp_path, frozenset())
@@ -396,8 +396,8 @@ def test_alembic_round_trip_on_the_replica(fixture_server, source, tmp_path):
 
 def test_alembic_that_ignores_the_replica_url_is_caught(fixture_server, source, tmp_path):
     """An env.py with its own URL would migrate another database: said, loudly."""
-    from reference.backup import alembic_project
     from releasegate.backup.migrations import AlembicConfig, rehearse_migrations
+    from releasegate.reference.backup import alembic_project
 
     replica = _replica(fixture_server, "alembic_replica")
     elsewhere = _replica(fixture_server, "alembic_elsewhere")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from releasegate.backup.plan import BackupPlan
-from releasegate.errors import ProfileError
-from releasegate.profile import load_target
+from releasegate.core.errors import ProfileError
+from releasegate.core.profile import load_target
 from releasegate.servers.local import LocalProvider
 from tests.support import write_profile
 

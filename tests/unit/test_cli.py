@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reference.faults import FAULTS
 from releasegate.cli import main
-from releasegate.plugin import EXIT_UNUSABLE
+from releasegate.gate.plugin import EXIT_UNUSABLE
+from releasegate.reference.faults import FAULTS
 from tests.unit.conftest import clean_env
 from tests.unit.summary_schema import validate_summary
 
@@ -199,7 +199,7 @@ def test_demo_db_down_is_rollback(tmp_path):
 ])
 def test_a_one_area_run_collects_only_that_area(args, folders):
     from releasegate.cli import suites_for
-    from releasegate.paths import SUITES
+    from releasegate.core.paths import SUITES
 
     expected = [SUITES] if folders is None else [SUITES / f for f in folders]
     assert suites_for(args) == expected

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from releasegate.pg import PgLimits, PgSession, summarize_write_privileges
+from releasegate.postgres.session import PgLimits, PgSession, summarize_write_privileges
 from releasegate.servers import get_provider
 
 SCHEMA = """

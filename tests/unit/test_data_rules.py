@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 import redis
 
-from releasegate.data import evaluate, human_age, rows_excerpt
-from releasegate.evidence import jsonable
-from releasegate.exposure import OPEN, REFUSED, UNRESOLVED, probe_port
-from releasegate.pg import QueryResult, endpoint_of, summarize_write_privileges
-from releasegate.redis_facts import memory_of, p95, shell_arg, without_userinfo
-from releasegate.redis_target import describe_error
+from releasegate.core.evidence import jsonable
+from releasegate.net.exposure import OPEN, REFUSED, UNRESOLVED, probe_port
+from releasegate.postgres.session import QueryResult, endpoint_of, summarize_write_privileges
+from releasegate.postgres.view import evaluate, human_age, rows_excerpt
+from releasegate.redis.engine import describe_error
+from releasegate.redis.facts import memory_of, p95, shell_arg, without_userinfo
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from releasegate.errors import CheckFailed
-from releasegate.evidence import Evidence
+from releasegate.core.errors import CheckFailed
+from releasegate.core.evidence import Evidence
+from releasegate.core.profile import Target, Timeouts
+from releasegate.core.redact import Redactor
 from releasegate.mcp import remedies
 from releasegate.mcp.client import header_safe, mirrored_params, session_id_problem
 from releasegate.mcp.config import CallSpec, McpConfig
@@ -20,8 +22,6 @@ from releasegate.mcp.contract import judge_call
 from releasegate.mcp.engine import McpEndpoint, McpView
 from releasegate.mcp.schemas import schema_problems
 from releasegate.mcp.transport import McpReply, McpTransport
-from releasegate.profile import Target, Timeouts
-from releasegate.redact import Redactor
 
 URL = "http://mcp.test/mcp"
 INIT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},

@@ -20,13 +20,13 @@ from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
+from releasegate.core.profile import Target
+from releasegate.core.redact import Redactor
 from releasegate.mcp import jsonrpc
 from releasegate.mcp.config import McpConfig
 from releasegate.mcp.contract import judge_call
 from releasegate.mcp.engine import McpEndpoint
 from releasegate.mcp.sdk_check import BackgroundSdkRun, SdkRequest, run_sdk_client
-from releasegate.profile import Target
-from releasegate.redact import Redactor
 
 
 class Stats(BaseModel):

@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
+from releasegate.core.profile import Timeouts
+from releasegate.core.redact import Redactor
 from releasegate.mcp import jsonrpc, remedies
 from releasegate.mcp.client import McpClient
 from releasegate.mcp.config import CallSpec
 from releasegate.mcp.contract import judge_call
 from releasegate.mcp.engine import _speaks_modern
 from releasegate.mcp.transport import McpTransport
-from releasegate.profile import Timeouts
-from releasegate.redact import Redactor
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "mcp_reference_exchanges.json").read_text())
 EXCHANGES = {e["name"]: e for e in RECORDED["exchanges"]}

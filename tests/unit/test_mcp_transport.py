@@ -8,9 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from releasegate.core.profile import Timeouts
 from releasegate.mcp import jsonrpc
 from releasegate.mcp.transport import McpReply, McpTransport, merge_headers
-from releasegate.profile import Timeouts
 
 URL = "http://mcp.test/mcp"
 REQUEST = jsonrpc.request(5, "tools/list", {"cursor": None})

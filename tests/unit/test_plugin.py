@@ -11,7 +11,7 @@ AREAS = ("smoke", "health", "mcp", "readapi", "versioning", "data", "redis", "ba
          "observability")
 
 CHECKS = '''
-from releasegate.plugin import require_section
+from releasegate.core.profile import require_section
 
 
 @pytest.mark.health
@@ -205,7 +205,7 @@ def test_live():
 @pytest.mark.runbook("001", "§6.1", "ready answers")
 @pytest.mark.severity("blocker", gate="readiness")
 def test_ready():
-    from releasegate.errors import CheckFailed
+    from releasegate.core.errors import CheckFailed
     raise CheckFailed("GET /healthz/ready: connection refused")
 ''')
     run = project.pytest("--verdict-exit-codes")
@@ -297,7 +297,7 @@ def test_a_crash_of_releasegate_itself_is_70_not_a_verdict(project):
 
 def test_a_bug_in_a_check_is_an_error_everywhere_and_a_misbehaving_target_a_failure(project):
     project.checks('''
-from releasegate.errors import CheckFailed
+from releasegate.core.errors import CheckFailed
 
 
 @pytest.mark.health

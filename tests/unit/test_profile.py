@@ -1,4 +1,4 @@
-"""releasegate.profile: ${VAR} expansion, re-typing, secrets, and one-line errors."""
+"""releasegate.core.profile: ${VAR} expansion, re-typing, secrets, and one-line errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from releasegate.errors import ProfileError
-from releasegate.profile import load_target
+from releasegate.core.errors import ProfileError
+from releasegate.core.profile import load_target
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:9"
@@ -311,7 +311,7 @@ def test_shipped_severity_overrides_name_real_checks(path):
 def test_literal_credential_headers_are_secrets_in_every_section(tmp_path):
     """A header named like a credential is masked also when the profile writes it literally —
     in messages and in the curl commands that reproduce a request."""
-    from releasegate.http import Fetch
+    from releasegate.http.client import Fetch
 
     path = write(tmp_path, {"name": "unit", "health": {
         "base_url": "https://api.example.com",
@@ -346,7 +346,7 @@ def test_a_target_never_shows_its_data_in_a_repr(tmp_path):
     assert "pw-repr-4711" not in repr(load_target(path))
 
 
-# --- what the schema cannot say (releasegate/profile_checks.py) ---------------------------------
+# --- what the schema cannot say (releasegate/core/profile_checks.py) ---------------------------------
 
 MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
           "calls": [{"tool": "get_job_status"}], "pass_rule": {"calls": ["get_job_status"]}}

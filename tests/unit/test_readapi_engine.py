@@ -1,4 +1,5 @@
-"""releasegate.readapi: request building, judging bodies, profile defaults, credentials, source address."""
+"""releasegate.readapi.api: request building, judging bodies, profile defaults, credentials,
+source address."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from releasegate.errors import ProfileError
-from releasegate.http import HttpTarget
-from releasegate.profile import Timeouts, load_target
-from releasegate.readapi import (
+from releasegate.core.errors import ProfileError
+from releasegate.core.profile import Timeouts, load_target
+from releasegate.core.redact import Redactor, is_credential_key
+from releasegate.http.client import HttpTarget
+from releasegate.readapi.api import (
     NONE,
     RIGHT,
     WRONG,
@@ -24,7 +26,6 @@ from releasegate.readapi import (
     items_at,
     query,
 )
-from releasegate.redact import Redactor, is_credential_key
 
 BASE = "http://127.0.0.1:9"
 

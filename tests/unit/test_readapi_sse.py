@@ -1,8 +1,8 @@
-"""releasegate.sse's parser: WHATWG event-stream rules where httpx-sse's loop falls short."""
+"""releasegate.http.sse's parser: WHATWG event-stream rules where httpx-sse's loop falls short."""
 
 from __future__ import annotations
 
-from releasegate.sse import COMMENT, EventParser, Reading
+from releasegate.http.sse import COMMENT, EventParser, Reading
 
 
 def feed(*chunks: bytes) -> tuple[list, EventParser]:

@@ -1,10 +1,10 @@
-"""releasegate.redact: known secrets, URL passwords and credential-named fields are masked."""
+"""releasegate.core.redact: known secrets, URL passwords and credential-named fields are masked."""
 
 from __future__ import annotations
 
 import pytest
 
-from releasegate.redact import MASK, MIN_SECRET_LENGTH, Redactor
+from releasegate.core.redact import MASK, MIN_SECRET_LENGTH, Redactor
 
 
 def test_registered_secret_is_masked_everywhere_in_text():
@@ -157,7 +157,7 @@ def test_a_libpq_password_is_masked_without_registration():
 
 @pytest.mark.parametrize("offset", range(380, 400))
 def test_a_secret_cut_by_an_excerpt_leaves_no_piece_of_itself(offset):
-    from releasegate.evidence import excerpt
+    from releasegate.core.evidence import excerpt
 
     r = Redactor(["S3CR3T-ra-key-XYZ"])
     shown = r.text(excerpt("x" * offset + "S3CR3T-ra-key-XYZ" + "y" * 100))

@@ -1,4 +1,4 @@
-"""releasegate.report: summary.json shape, the release view (HTML), the job summary (markdown)."""
+"""releasegate.gate.report: summary.json shape, the release view (HTML), the job summary (markdown)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from html import escape
 import jsonschema
 import pytest
 
-from releasegate import causes
-from releasegate.report import (
+from releasegate.gate import causes
+from releasegate.gate.report import (
     checklist_markdown,
     inject,
     release_view_html,
     write_summary,
 )
-from releasegate.results import AREA_TITLES, AREAS
-from releasegate.verdict import decide
+from releasegate.gate.results import AREA_TITLES, AREAS
+from releasegate.gate.verdict import decide
 from tests.unit.conftest import result
 from tests.unit.summary_schema import CHECK_KEYS, DESIGN_KEYS, SUMMARY_SCHEMA, validate_summary
 

@@ -12,13 +12,15 @@ import time
 import pytest
 from sentry_sdk.envelope import Envelope
 
-from reference import sentry_standin
-from releasegate import metrics_scrape, pii, run_summary, sentry
-from releasegate.command import run_command
-from releasegate.evidence import Exchange
-from releasegate.http import Fetch
-from releasegate.logsource import LogCache, LogSample, LogUnreadable, read
-from releasegate.pilot import settings, stopped
+from releasegate.core.command import run_command
+from releasegate.core.evidence import Exchange
+from releasegate.http.client import Fetch
+from releasegate.logs import pii, run_summary
+from releasegate.logs.source import LogCache, LogSample, LogUnreadable, read
+from releasegate.pilot.api import settings, stopped
+from releasegate.prometheus import exposition as metrics_scrape
+from releasegate.reference import sentry_standin
+from releasegate.sentry import client as sentry
 
 # --- /metrics --------------------------------------------------------------------------------
 

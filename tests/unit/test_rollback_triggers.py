@@ -1,4 +1,4 @@
-"""Trigger evaluation (releasegate/triggers.py): Argo-style outcomes, no silent passes.
+"""Trigger evaluation (releasegate/prometheus/triggers.py): Argo-style outcomes, no silent passes.
 
 The Prometheus API is replaced by a table of answers keyed by PromQL, so each outcome path —
 missing metric, too few samples, empty, NaN, over and under the threshold, the measured
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from releasegate import triggers as T
-from releasegate.evidence import Exchange
-from releasegate.http import Fetch
-from releasegate.prometheus import Answer, Series
+from releasegate.core.evidence import Exchange
+from releasegate.http.client import Fetch
+from releasegate.prometheus import triggers as T
+from releasegate.prometheus.api import Answer, Series
 
 SEL = 'job="api"'
 

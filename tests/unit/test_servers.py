@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import redis
 
-from releasegate.errors import ServerUnavailable, UsageProblem
+from releasegate.core.errors import ServerUnavailable, UsageProblem
 from releasegate.servers import base, containers, get_provider, local
 from releasegate.servers.containers import ContainerProvider, docker_available
 from releasegate.servers.local import LocalProvider

@@ -1,10 +1,10 @@
-"""releasegate.verdict.decide: exit codes 0-4 and their precedence (runbook 002 §4.2)."""
+"""releasegate.gate.verdict.decide: exit codes 0-4 and their precedence (runbook 002 §4.2)."""
 
 from __future__ import annotations
 
 import pytest
 
-from releasegate.verdict import ExitCode, Judged, decide
+from releasegate.gate.verdict import ExitCode, Judged, decide
 
 
 def j(item: str, outcome: str = "passed", severity: str = "blocker", gate: str | None = None) -> Judged:

@@ -1,4 +1,4 @@
-"""releasegate.versioning: structure comparison, Deprecation/Sunset headers, OpenAPI paths."""
+"""releasegate.versioning.api: structure comparison, Deprecation/Sunset headers, OpenAPI paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from releasegate.versioning import deprecation_problems, shape, structure_diff, unlisted_paths
+from releasegate.versioning.api import deprecation_problems, shape, structure_diff, unlisted_paths
 
 NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
 
