@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -25,8 +26,8 @@ from releasegate.core.paths import IN_CHECKOUT, SUITES
 from releasegate.core.profile import load_target
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.outputs import write_no_verdict
-from releasegate.gate.plugin import state
 from releasegate.gate.results import AREAS
+from releasegate.gate.stash import state
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
@@ -87,6 +88,16 @@ def _report_dir_from(argv: Sequence[str]) -> str | None:
     return None
 
 
+XDIST_OPTIONS = ("-n", "--numprocesses", "--maxprocesses", "--dist", "-d", "--tx", "--looponfail", "-f")
+
+
+def _wants_xdist(extra: Sequence[str]) -> bool:
+    """Does the run ask for pytest-xdist (on the command line or in PYTEST_ADDOPTS)?"""
+    given = [*extra, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    return any(a == o or a.startswith(o + "=") or (o in ("-n", "-d", "-f") and a.startswith(o))
+               for a in given for o in XDIST_OPTIONS)
+
+
 def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str]) -> int:
     """Run the suites in-process with releasegate's report defaults; return the exit code."""
     import pytest
@@ -115,6 +126,8 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     if not IN_CHECKOUT:  # an installed wheel has no pyproject.toml: give its pytest settings
         args += ["-c", os.devnull, "--strict-markers", "-o", "xfail_strict=true",
                  "-W", "error::pytest.PytestUnknownMarkWarning"]
+    if not _wants_xdist(extra):  # ~40 ms of start-up (execnet) for a run on one process
+        args += ["-p", "no:xdist", "-p", "no:xdist.looponfail"]
     if report_dir:
         args.append(f"--report-dir={report_dir}")
     if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in extra):

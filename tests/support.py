@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ class SuiteRun:
     stdout: str
     stderr: str
     report_dir: Path
+    peak_rss_mb: float = 0.0  # this run's own peak, not any other child's of the test process
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -54,9 +57,36 @@ def run_suites(profile: Path | str, report_dir: Path, *args: str, env: dict[str,
            *args]
     inherited = {k: v for k, v in os.environ.items()  # a suite run is not part of this xdist run
                  if not k.startswith(("PYTEST_", "RELEASEGATE_TARGET", "GITHUB_STEP_SUMMARY"))}
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout,
-                          env={**inherited, **(env or {})})
-    return SuiteRun(proc.returncode, proc.stdout, proc.stderr, report_dir)
+    code, out, err, peak_mb = run_measured(cmd, cwd=REPO, env={**inherited, **(env or {})},
+                                           timeout=timeout)
+    return SuiteRun(code, out, err, report_dir, peak_mb)
+
+
+def run_measured(cmd: list[str], *, cwd: Path, env: dict[str, str],
+                 timeout: float) -> tuple[int, str, str, float]:
+    """Run ``cmd``; its exit code, output and its own peak RSS in MB (os.wait4's rusage: the
+    children maximum of the whole test process would count a browser another test started)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    streams: dict[str, bytes] = {}
+    readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()), daemon=True)
+               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    for reader in readers:
+        reader.join(max(0.0, deadline - time.monotonic()))
+    timed_out = any(reader.is_alive() for reader in readers)
+    if timed_out:
+        proc.kill()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    if timed_out:
+        raise subprocess.TimeoutExpired(cmd, timeout, streams.get("out"), streams.get("err"))
+    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    return (proc.returncode, streams.get("out", b"").decode(errors="replace"),
+            streams.get("err", b"").decode(errors="replace"), peak)
 
 
 def write_profile(path: Path, data: dict[str, Any]) -> Path:

@@ -9,8 +9,6 @@ the transport layer's own limits without a subprocess.
 
 from __future__ import annotations
 
-import resource
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -138,12 +136,6 @@ def assert_failed_with(run: SuiteRun, checks: tuple[str, ...], *needles: str | t
     return failed[checks[0]]
 
 
-def children_peak_rss_mb() -> float:
-    """The largest peak RSS of any child this process has waited for (Linux kB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
 # --- the suite against hostile targets ---------------------------------------------------------
 
 
@@ -173,10 +165,8 @@ def test_trickling_body(tmp_path, serve, record_property):
 def test_100mb_body_is_capped_in_bounded_memory(tmp_path, serve, record_property, declared):
     server = serve(hostile.huge(100 * MB, declared=declared))
     run = run_against(tmp_path, server.url, record_property)
-    # ru_maxrss of children is a running maximum over every child waited for, so after the run it
-    # bounds the suite subprocess's peak from above (every other child here is a similar run).
-    peak_mb = children_peak_rss_mb()
-    record_property("children_peak_rss_mb", round(peak_mb, 1))
+    peak_mb = run.peak_rss_mb  # the suite subprocess's own peak (os.wait4)
+    record_property("peak_rss_mb", round(peak_mb, 1))
     reason = assert_failed_with(run, TRANSPORT_CHECKS, "1,048,576-byte cap")
     record_property("reason", reason)
     if declared:

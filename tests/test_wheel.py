@@ -28,8 +28,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("releasegate/_bundle/suites/health/test_probes.py",
                    "releasegate/_bundle/schemas/profile.schema.json",
-                   "releasegate/_bundle/fixtures/seed/schema.sql", "reference/stack.py"):
+                   "releasegate/_bundle/fixtures/seed/schema.sql", "releasegate/reference/stack.py"):
         assert needed in names, needed
+    # one top-level package (and its metadata): nothing that collides with a user's `reference`
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"releasegate", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, tops
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     install = subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "-q",
                               "--disable-pip-version-check", str(wheel)],

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from releasegate.core.clock import parse_time  # noqa: F401 - read with the backup files (suites/backup)
+
 PLAIN_HEADER = "PostgreSQL database dump"
 PLAIN_FOOTER = "PostgreSQL database dump complete"
 CUSTOM_MAGIC = b"PGDMP"
@@ -237,18 +239,6 @@ def plain_tables(path: Path, gz: bool = False) -> set[str]:
             if found:
                 tables.add(unquote_qualified(found.group("name")))
     return tables
-
-
-def parse_time(value: str) -> float:
-    """An ISO 8601 time, epoch seconds, or pg_restore's 'YYYY-MM-DD HH:MM:SS TZ' -> epoch."""
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    text = re.sub(r" (UTC|GMT|Z)$", "+00:00", text).replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
 
 
 @dataclass

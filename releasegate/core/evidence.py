@@ -12,12 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from releasegate.core.redact import Redactor
-
-if TYPE_CHECKING:
-    from releasegate.http.client import Fetch
 
 EXCERPT_CHARS = 400
 
@@ -73,6 +70,15 @@ class Exchange:
         return {k: v for k, v in asdict(self).items() if v not in (None, "", {}, False)}
 
 
+class _HasExchange(Protocol):
+    """An answer that can describe itself as an Exchange (http.client.Fetch, an MCP reply)."""
+
+    def exchange(self, redactor: Redactor) -> Exchange: ...
+
+
+_Answer = TypeVar("_Answer", bound=_HasExchange)
+
+
 class Evidence:
     """Collects exchanges and named observations for one check."""
 
@@ -81,7 +87,7 @@ class Evidence:
         self.exchanges: list[Exchange] = []
         self.observed: dict[str, Any] = {}
 
-    def http(self, fetch: Fetch) -> Fetch:
+    def http(self, fetch: _Answer) -> _Answer:
         """Record one HTTP exchange (redacted now, so nothing secret is held for the report)."""
         self.exchange(fetch.exchange(self._redactor))
         return fetch

@@ -128,7 +128,7 @@ def _assertions(assertions: list[Any]) -> Iterator[str]:
 def _deploy_started(started: Any) -> Iterator[str]:
     if not started:
         return
-    from releasegate.backup.files import parse_time  # the backup area's reader, on first use
+    from releasegate.core.clock import parse_time
 
     try:
         parse_time(str(started))

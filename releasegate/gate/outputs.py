@@ -9,6 +9,7 @@ in one report dir always describe the same run.
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import time
@@ -16,7 +17,6 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from releasegate import __version__
 from releasegate.gate.report import (
@@ -89,7 +89,7 @@ def write_no_verdict(report_dir: Path, *, target: str | None, reason: str, exit_
         '<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="releasegate" '
         f'errors="1" failures="0" skipped="0" tests="1" time="{duration}" timestamp="{started_at}">'
         '<testcase classname="releasegate" name="run" time="0">'
-        f"<error message={quoteattr(reason)} /></testcase></testsuite></testsuites>\n")
+        f"<error message=\"{html.escape(reason, quote=True)}\" /></testcase></testsuite></testsuites>\n")
     page_header = {"target": target or "(unknown)", "started_at": started_at,
                    "duration_s": duration, "suite_version": __version__, **(header or {})}
     outputs.path("report.html").write_text(not_started_html(

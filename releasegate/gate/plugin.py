@@ -13,10 +13,8 @@ replaced together (releasegate/gate/outputs.py).
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,22 @@ from typing import Any
 import pytest
 
 from releasegate import __version__
-from releasegate.core.errors import CheckFailed, Inconclusive, NotApplicable, ProfileError, ServerUnavailable
-from releasegate.core.evidence import Evidence
+from releasegate.core.errors import ProfileError
 from releasegate.core.paths import SUITES
-from releasegate.core.profile import Target, load_target
+from releasegate.core.profile import load_target
 from releasegate.core.redact import Redactor
 from releasegate.gate import waivers
+from releasegate.gate.checkmeta import check_meta
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.finish import ResultCollector, decide_run, finish
 from releasegate.gate.htmlhooks import HtmlHooks
 from releasegate.gate.outputs import write_no_verdict
-from releasegate.gate.results import AREAS, CheckMeta
 from releasegate.gate.run import RunState
+from releasegate.gate.stash import META, NO_TARGET, STATE, WAIVER, state, target_of
 from releasegate.gate.usage import exit_64_on_usage_errors, usage_reason
-from releasegate.http.client import HttpTarget
+
+# the plugin's other parts: the shared fixtures, and how a check's outcome is told
+pytest_plugins = ("releasegate.gate.fixtures", "releasegate.gate.outcome")
 
 MARKERS = {
     "smoke": "the post-deploy smoke subset: a few fast checks across areas",
@@ -58,15 +58,6 @@ MARKERS = {
     "step, shown beside the failure",
     "build_identity": "the check --expect-build needs: selected whatever -m says when it is given",
 }
-STATE = pytest.StashKey["RunState"]()
-DEFERRED = pytest.StashKey[BaseException]()  # what a fixture saw of the target, raised in the call
-EVIDENCE = pytest.StashKey[Evidence]()
-META = pytest.StashKey[CheckMeta]()
-WAIVER = pytest.StashKey[waivers.Waiver]()
-NO_TARGET = "no target profile: pass --target PROFILE or set RELEASEGATE_TARGET"
-
-
-
 
 
 # --- options and the command line's usage errors -------------------------------------------------
@@ -92,16 +83,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # --- configuration -------------------------------------------------------------------------------
 
 
-def state(config: pytest.Config) -> RunState | None:
-    return config.stash.get(STATE, None)
-
-
-def target_of(config: pytest.Config) -> Target | None:
-    """The run's target at collection time (for parametrizing checks from the profile)."""
-    run = state(config)
-    return run.target if run else None
-
-
 def _runs_releasegate_suites(config: pytest.Config) -> bool:
     """Were releasegate's own suites asked for (an argument inside suites/)?"""
     for arg in config.args:
@@ -119,6 +100,8 @@ def _report_dir(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if not config.pluginmanager.hasplugin("xdist"):  # `releasegate run` without -n leaves it out
+        config.addinivalue_line("markers", "xdist_group(name): checks kept on one xdist worker")
     controller = not hasattr(config, "workerinput")
     profile = config.getoption("target")
     if not profile:
@@ -214,45 +197,6 @@ def pytest_collection(session: pytest.Session) -> Any:
         return None
 
 
-def closest_marker(item: pytest.Item, name: str) -> pytest.Mark | None:
-    """The marker that applies to this checklist line: a parameter's own beats its function's.
-
-    pytest lists a function's marks before its parameters' (so `get_closest_marker` returns the
-    function's default), but a `pytest.param(..., marks=...)` from the profile — a declared
-    assertion's severity, runbook line or remedy — is the more specific one.
-    """
-    callspec = getattr(item, "callspec", None)
-    own = next((m for m in getattr(callspec, "marks", ()) if m.name == name), None)
-    return own or item.get_closest_marker(name)
-
-
-def check_meta(item: pytest.Item, overrides: dict[str, str]) -> CheckMeta | None:
-    """Read a check's markers; None for tests that are not releasegate checks."""
-    names = {m.name for m in item.iter_markers()}
-    areas = [a for a in AREAS if a in names]
-    if not areas:
-        return None
-    runbook = closest_marker(item, "runbook")
-    severity = closest_marker(item, "severity")
-    if runbook is None or len(runbook.args) != 3 or severity is None or not severity.args:
-        raise pytest.UsageError(
-            f"{item.nodeid}: a check needs @pytest.mark.runbook(file, section, item) and "
-            f"@pytest.mark.severity('blocker'|'warning')")
-    original = getattr(item, "originalname", item.name)
-    level = next((v for k, v in overrides.items() if waivers.matches(k, item.nodeid, original)),
-                 severity.args[0])
-    if level not in ("blocker", "warning"):
-        raise pytest.UsageError(f"{item.nodeid}: severity must be blocker or warning, not {level!r}")
-    file, section, text = runbook.args
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        text = f"{text} [{callspec.id}]"  # one checklist line per parameter
-    remedy = closest_marker(item, "remedy")
-    return CheckMeta(area=areas[0], runbook=f"{file} {section}", item=text, severity=level,
-                     gate=severity.kwargs.get("gate"), smoke="smoke" in names,
-                     remedy=str(remedy.args[0]) if remedy and remedy.args else None, name=original)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = state(config)
@@ -301,203 +245,6 @@ class KeepBuildIdentity:
         selected = set(map(id, items))
         items += [i for i in before if id(i) not in selected and i.get_closest_marker("build_identity")]
         return result
-
-
-# --- fixtures the suites share -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config) -> Target:
-    """The validated target profile of this run."""
-    run = state(pytestconfig)
-    if run is None:
-        pytest.skip(NO_TARGET)
-    return run.target
-
-
-@pytest.fixture(scope="session")
-def run_state(pytestconfig: pytest.Config, target: Target) -> RunState:
-    run = state(pytestconfig)
-    assert run is not None
-    return run
-
-
-@pytest.fixture(scope="session")
-def redactor(run_state: RunState) -> Redactor:
-    return run_state.redactor
-
-
-@pytest.fixture
-def evidence(request: pytest.FixtureRequest, redactor: Redactor) -> Evidence:
-    """What this check saw; attached to its result in every output, redacted."""
-    item = request.node
-    if EVIDENCE not in item.stash:
-        item.stash[EVIDENCE] = Evidence(redactor)
-    return item.stash[EVIDENCE]
-
-
-def require_section(target: Target, dotted: str) -> Any:
-    """The profile section a check needs, or skip the check as N/A for this target."""
-    __tracebackhide__ = True
-    section = target.section(dotted)
-    if section is None:
-        raise NotApplicable(f"{dotted}: not configured in target {target.name}")
-    return section
-
-
-@pytest.fixture(scope="session")
-def http_target_factory(target: Target) -> Iterator[Any]:
-    """Pooled HTTP clients, one per base URL, closed at the end of the run."""
-    made: dict[tuple[str, str], HttpTarget] = {}
-
-    def make(section: dict[str, Any]) -> HttpTarget:
-        verify: bool | str = section.get("ca_bundle") or section.get("verify_tls", True)
-        key = (section["base_url"], json.dumps(section.get("headers", {}), sort_keys=True))
-        if key not in made:
-            made[key] = HttpTarget(section["base_url"], timeouts=target.timeouts,
-                                   body_limit=target.body_limit,
-                                   headers=section.get("headers"), verify=verify)
-        return made[key]
-
-    yield make
-    for client in made.values():
-        client.close()
-
-
-@pytest.fixture(scope="session")
-def record_fact(run_state: RunState) -> Any:
-    """Let a check publish a fact about the target (build_id, config_hash) for the report."""
-
-    def record(**facts: Any) -> None:
-        run_state.facts.update({k: v for k, v in facts.items() if v is not None})
-
-    return record
-
-
-# --- running a check -----------------------------------------------------------------------------
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Any:
-    """A fixture that notices the target misbehaving fails the check, it is not a setup error.
-
-    Shared fixtures (the /health/ready body, an MCP session) raise CheckFailed when the target
-    answers wrong; pytest would count that an error in setup. It is kept and raised again as the
-    check's own result (pytest_runtest_call), so summary, JUnit, terminal and report agree.
-    """
-    try:
-        return (yield)
-    except NotApplicable as exc:
-        pytest.skip(str(exc))
-    except (CheckFailed, Inconclusive) as exc:
-        if META not in item.stash:
-            raise
-        item.stash[DEFERRED] = exc
-        return None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
-    __tracebackhide__ = True
-    seen = item.stash.get(DEFERRED, None)
-    if seen is not None:
-        raise seen
-    try:
-        return (yield)
-    except NotApplicable as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    run = state(item.config)
-    meta = item.stash.get(META, None)
-    if run is None or meta is None:
-        return report
-    redactor = run.redactor
-    if report.skipped and isinstance(report.longrepr, tuple) and call.excinfo is not None \
-            and not call.excinfo.errisinstance(Inconclusive):
-        # N/A raised by a view (NotApplicable) is skipped from the gate's hook: show the check's
-        # own place, as a skip marker would, not the hook's.
-        path, line = item.reportinfo()[:2]
-        report.longrepr = (str(path), (line or 0) + 1, report.longrepr[2])
-    if call.excinfo is not None and call.excinfo.errisinstance(Inconclusive):
-        reason = " ".join(str(call.excinfo.value).split()) or "no data"
-        report.outcome = "skipped"  # neither passed nor failed; JUnit writes it as skipped
-        report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"Inconclusive: {reason}")
-        report.inconclusive = True
-    message = redactor.text(_message(report, call))
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None and call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
-        crash.message = message  # the short summary shows the reason, not the exception class
-    _redact_report(report, redactor)
-    data: dict[str, Any] = {"meta": meta.as_dict(), "message": message}
-    if getattr(report, "inconclusive", False):
-        data["inconclusive"] = True
-    if report.when == "call" and report.failed and call.excinfo is not None \
-            and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
-        # Not a verdict on the target (those are CheckFailed/assert): a bug in the check, or the
-        # runner lacking a throwaway server. pytest, JUnit and pytest-html tell an error from a
-        # failure by the phase, so it is reported as the error it is everywhere.
-        report.when = "setup"
-        data["no_server" if call.excinfo.errisinstance(ServerUnavailable) else "bug"] = True
-    if call.excinfo is not None and call.excinfo.errisinstance(Inconclusive) \
-            and call.excinfo.value.remedy:
-        data["remedy"] = redactor.text(call.excinfo.value.remedy)
-    if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
-        failure = call.excinfo.value
-        if failure.remedy:
-            data["remedy"] = redactor.text(failure.remedy)
-        if failure.cause:
-            data["cause"] = redactor.text(failure.cause)
-    waiver = item.stash.get(WAIVER, None)
-    if waiver is not None and report.when == "call":
-        active = waiver.active(date.today())
-        if report.failed and active and call.excinfo is not None \
-                and call.excinfo.errisinstance(AssertionError):
-            report.outcome = "skipped"  # an accepted failure: shown, not deciding the verdict
-            report.wasxfail = (f"WAIVED until {waiver.expires.isoformat()}: "
-                               f"{redactor.text(waiver.justification)} — {message}")
-            data["waiver"] = waiver.as_dict("active")
-        elif report.passed and active:
-            data["waiver"] = waiver.as_dict("stale")
-        elif report.failed and not active:
-            data["waiver"] = waiver.as_dict("expired")
-    ev = item.stash.get(EVIDENCE, None)
-    if ev is not None and (report.when == "call" or report.failed):
-        data["evidence"] = ev.as_dict()
-    if run.facts:
-        data["facts"] = redactor.value(dict(run.facts))
-    report.releasegate = data
-    if report.when == "setup":  # junitxml reads them from the teardown report, made from the item
-        item.user_properties += [("area", meta.area), ("runbook", meta.runbook),
-                                 ("item", meta.item), ("severity", meta.severity)]
-    return report
-
-
-def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
-    """The one-line reason of a failure or skip."""
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ").removeprefix("Inconclusive: ")
-    if report.failed and call.excinfo is not None:
-        text = str(call.excinfo.value).strip() or call.excinfo.typename
-        first = text.splitlines()[0]
-        return first if call.excinfo.errisinstance(AssertionError) else f"{call.excinfo.typename}: {first}"
-    return ""
-
-
-def _redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
-    """Mask secrets in the traceback text and captured output before any writer sees them."""
-    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
-        text = str(report.longrepr)
-        masked = redactor.text(text)
-        if masked != text:
-            report.longrepr = masked
-    elif isinstance(report.longrepr, tuple):
-        path, line, reason = report.longrepr
-        report.longrepr = (path, line, redactor.text(reason))
-    report.sections = [(title, redactor.text(body)) for title, body in report.sections]
 
 
 # --- the end of a run ----------------------------------------------------------------------------
@@ -554,5 +301,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_NO_SERVER", "EXIT_SOFTWARE", "EXIT_UNUSABLE", "RunState",
-           "require_section", "state", "target_of"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_NO_SERVER", "EXIT_SOFTWARE", "EXIT_UNUSABLE", "RunState", "state",
+           "target_of"]

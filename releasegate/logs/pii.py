@@ -9,10 +9,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # logsource scrubs its excerpts with this module
-    from releasegate.logs.source import LogSample
+
+class NumberedLines(Protocol):
+    """A log sample (logs.source.LogSample): its lines with their numbers in the sample."""
+
+    def numbered(self) -> list[tuple[int, str]]: ...
 
 FORBIDDEN_FIELDS = ("email", "company_name", "contact_emails")  # 004: "hash veya id kullan"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -85,7 +88,7 @@ def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _walk(value, f"{path}[{i}]")
 
 
-def scan(sample: LogSample, forbidden: Iterable[str] = FORBIDDEN_FIELDS,
+def scan(sample: NumberedLines, forbidden: Iterable[str] = FORBIDDEN_FIELDS,
          emails: bool = True) -> list[Finding]:
     """Forbidden fields (at any depth, any case) and e-mail-shaped values in every line."""
     banned = {f.lower() for f in forbidden}

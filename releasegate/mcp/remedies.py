@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from releasegate.mcp import jsonrpc
 
-if TYPE_CHECKING:
-    from releasegate.mcp.transport import McpReply
+
+class _Reply(Protocol):
+    """What remedy_for reads of an McpReply (transport.py)."""
+
+    status: int | None
+    error: dict[str, Any] | None
+    fetch: Any  # http.client.Fetch: its request_headers
 
 ACCEPT = ("000 §5.4: 406 Not Acceptable — the client's Accept header must list both "
           "application/json and text/event-stream")
@@ -20,7 +25,7 @@ PROXY = ("000 §5.4: 504 Gateway Timeout — the reverse proxy cannot reach the 
 PATH = "000 §5.4: the MCP endpoint path must be exactly /mcp (Traefik path behaviour)"
 
 
-def remedy_for(reply: McpReply) -> str | None:
+def remedy_for(reply: _Reply) -> str | None:
     """The 000 §5.4 step matching what the server answered, or None."""
     status = reply.status
     error = reply.error

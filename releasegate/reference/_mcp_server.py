@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import hmac
 import os
 import socket
 from collections.abc import AsyncIterator, Sequence
@@ -30,20 +28,39 @@ from typing import Any
 import psycopg
 import uvicorn
 from mcp.server import MCPServer
-from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ListToolsResult, ToolAnnotations
-from pydantic import BaseModel
+from mcp.types import ToolAnnotations
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from releasegate.reference._mcp_faults import FaultLayer
+from releasegate.reference._mcp_models import (
+    BackfillJob,
+    BackfillProgress,
+    CoverageStatus,
+    CoverageSummary,
+    DatabaseStats,
+    DriftedFixture,
+    EndpointCoverage,
+    EndpointErrors,
+    EndpointSync,
+    Fixture,
+    Job,
+    JobStatus,
+    LastSyncTime,
+    LogError,
+    PendingTask,
+    RateLimitStatus,
+    RawErrorSummary,
+    RecentLogErrors,
+    SeasonCoverage,
+)
+from releasegate.reference._mcp_wiring import StaticTokenVerifier, paginate_tools
 from releasegate.reference._sql import DatabaseDown, Queries
 
-PAGE_SIZE = 4  # tools per tools/list page: production servers with many tools paginate
 MODULES = ("finbot", "mubot", "aiops", "observability")  # runbook 003
 ISSUER = "https://auth.reference.invalid"
 # 000 §1.2 D: the collector's config-driven jobs (config/jobs.yaml in the runbook's stack)
@@ -93,147 +110,6 @@ def _reason(exc: Exception) -> str:
 
 
 # --- tool outputs (pydantic models: the SDK advertises them as outputSchema) -------------------
-
-
-class RateLimitStatus(BaseModel):
-    ok: bool
-    daily_remaining: int | None = None
-    minute_remaining: int | None = None
-    observed_at: str | None = None
-    error: str | None = None
-
-
-class DatabaseStats(BaseModel):
-    ok: bool
-    raw: dict[str, int] = {}
-    core: dict[str, int] = {}
-    mart: dict[str, int] = {}
-    error: str | None = None
-
-
-class SeasonCoverage(BaseModel):
-    season: int
-    rows: int
-    avg_coverage: float
-    min_coverage: float
-    last_calculated: str | None
-
-
-class CoverageSummary(BaseModel):
-    ok: bool
-    summary: list[SeasonCoverage] | None = None
-    error: str | None = None
-
-
-class EndpointCoverage(BaseModel):
-    endpoint: str
-    season: int
-    overall_coverage: float
-    calculated_at: str | None
-
-
-class CoverageStatus(BaseModel):
-    ok: bool
-    league_id: int
-    endpoints: list[EndpointCoverage] = []
-    error: str | None = None
-
-
-class Job(BaseModel):
-    job_id: str
-    enabled: bool
-    schedule: str
-    status: str | None = None
-    last_run_at: str | None = None
-    last_error: str | None = None
-
-
-class JobStatus(BaseModel):
-    ok: bool
-    jobs: list[Job] = []
-    error: str | None = None
-
-
-class Fixture(BaseModel):
-    id: int
-    league_id: int
-    date_utc: str
-    status: str
-    home_team: str
-    away_team: str
-
-
-class DriftedFixture(BaseModel):
-    """mcp_schema_drift: a refactor renamed the team fields (and the schema went with them)."""
-
-    id: int
-    league_id: int
-    date_utc: str
-    status: str
-    home_team_name: str
-    away_team_name: str
-
-
-class BackfillJob(BaseModel):
-    job_id: str
-    total: int
-    completed: int
-
-
-class PendingTask(BaseModel):
-    job_id: str
-    task_key: str
-    last_error: str | None
-    updated_at: str | None
-
-
-class BackfillProgress(BaseModel):
-    ok: bool
-    jobs: list[BackfillJob] = []
-    pending: list[PendingTask] = []
-    error: str | None = None
-
-
-class EndpointErrors(BaseModel):
-    endpoint: str
-    status_code: int
-    count: int
-
-
-class RawErrorSummary(BaseModel):
-    ok: bool
-    since_minutes: int
-    total_responses: int = 0
-    errors: list[EndpointErrors] = []
-    error: str | None = None
-
-
-class LogError(BaseModel):
-    logged_at: str
-    job_id: str | None
-    event: str
-    message: str
-
-
-class RecentLogErrors(BaseModel):
-    ok: bool
-    errors: list[LogError] = []
-    error: str | None = None
-
-
-class EndpointSync(BaseModel):
-    endpoint: str
-    last_fetched: str | None
-    responses: int
-
-
-class LastSyncTime(BaseModel):
-    ok: bool
-    endpoints: list[EndpointSync] = []
-    error: str | None = None
-
-
-# --- the server ------------------------------------------------------------------------------
 
 
 def build_server(settings: Settings, db: Database) -> MCPServer:
@@ -423,62 +299,6 @@ async def _fixtures(db: Database, limit: int) -> list[Fixture]:
         " ORDER BY f.date_utc DESC, f.id LIMIT %s", max(0, min(limit, 100)))
     return [Fixture(id=i, league_id=lg, date_utc=_iso(d) or "", status=s, home_team=h, away_team=a)
             for i, lg, d, s, h, a in rows]
-
-
-class StaticTokenVerifier:
-    """The SDK's TokenVerifier protocol for one static bearer token (the reference has no IdP)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        if hmac.compare_digest(token.encode(), self._token.encode()):
-            return AccessToken(token=token, client_id="releasegate", scopes=[])
-        return None
-
-
-def paginate_tools(faults: frozenset[str]) -> Any:
-    """SDK server middleware: tools/list in pages of PAGE_SIZE with an opaque nextCursor.
-
-    MCPServer lists every tool on one page; this makes the reference page through them so the
-    client's cursor handling runs live. mcp_tool_schema_invalid breaks one tool's inputSchema here.
-    """
-
-    async def middleware(ctx: Any, call_next: Any) -> Any:
-        if ctx.method != "tools/list":
-            return await call_next(ctx)
-        result = await call_next(ctx)
-        wire = isinstance(result, dict)  # the SDK hands middleware the result in its wire form
-        tools = list(result["tools"] if wire else result.tools)
-        if "mcp_tool_schema_invalid" in faults:
-            broken = {"type": "object", "properties": {"limit": {"type": "integr", "minimum": "1"}}}
-            tools = [_with_input_schema(t, broken) if _name(t) == "get_recent_log_errors" else t
-                     for t in tools]
-        params = ctx.params if isinstance(ctx.params, dict) else {}
-        cursor = params.get("cursor")
-        try:
-            start = int(base64.urlsafe_b64decode(cursor.encode()).decode()) if cursor else 0
-        except (ValueError, UnicodeDecodeError):
-            start = 0
-        end = start + PAGE_SIZE
-        following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(tools) else None
-        if wire:
-            page = {**result, "tools": tools[start:end]}
-            page.pop("nextCursor", None)
-            return {**page, **({"nextCursor": following} if following else {})}
-        return ListToolsResult(tools=tools[start:end], next_cursor=following)
-
-    return middleware
-
-
-def _name(tool: Any) -> str:
-    return tool["name"] if isinstance(tool, dict) else tool.name
-
-
-def _with_input_schema(tool: Any, schema: dict[str, Any]) -> Any:
-    if isinstance(tool, dict):
-        return {**tool, "inputSchema": schema}
-    return tool.model_copy(update={"input_schema": schema})
 
 
 def build_app(settings: Settings) -> Any:

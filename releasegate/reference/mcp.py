@@ -83,7 +83,8 @@ def start_server(ctx: StackContext) -> None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     log = ctx.root / "reference-mcp.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "releasegate.reference._mcp_server", "--fd", str(sock.fileno())],
+        proc = subprocess.Popen([sys.executable, "-m", "releasegate.reference._mcp_server",
+                                 "--fd", str(sock.fileno())],
                                 pass_fds=(sock.fileno(),), stdout=out, stderr=subprocess.STDOUT,
                                 env=env, cwd=str(ctx.root), start_new_session=True)
     sock.close()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the app's modules import starlette, psycopg and redis; keep
     from starlette.middleware import Middleware
     from starlette.routing import BaseRoute
 
-    from releasegate.reference.app import Dependencies, Settings
+    from releasegate.reference.settings import Dependencies, Settings
     from releasegate.servers import PostgresServer, Provider, RedisServer
 
 

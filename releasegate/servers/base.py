@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import socket
 from abc import ABC, abstractmethod
@@ -91,6 +92,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The providers' modules by name, imported on first use: they build on this module's classes,
+# and the Docker one loads testcontainers only when it is chosen.
+PROVIDERS = {"docker": "releasegate.servers.containers", "local": "releasegate.servers.local"}
+
+
 def get_provider(preference: str | None = None, *, postgres_image: str | None = None,
                  redis_image: str | None = None) -> Provider:
     """testcontainers when a Docker engine answers, else local binaries (see module doc).
@@ -98,17 +104,15 @@ def get_provider(preference: str | None = None, *, postgres_image: str | None = 
     The images (``{major}`` in the Postgres one becomes the wanted major) are used only when
     containers are.
     """
-    from releasegate.servers.containers import ContainerProvider, docker_available
-    from releasegate.servers.local import LocalProvider
-
     choice = (preference or os.environ.get("RELEASEGATE_PROVIDER") or "auto").lower()
     if choice not in ("auto", "local", "docker"):
         raise UsageProblem(f"RELEASEGATE_PROVIDER={choice!r} is not a provider: use auto, local or docker")
-    if choice == "docker" or (choice == "auto" and docker_available()):
-        if choice == "docker" and not docker_available():
+    containers = importlib.import_module(PROVIDERS["docker"])
+    if choice == "docker" or (choice == "auto" and containers.docker_available()):
+        if choice == "docker" and not containers.docker_available():
             raise ServerUnavailable("no Docker engine answers; unset RELEASEGATE_PROVIDER or use local")
-        return ContainerProvider(postgres_image, redis_image)
-    return LocalProvider()
+        return containers.ContainerProvider(postgres_image, redis_image)
+    return importlib.import_module(PROVIDERS["local"]).LocalProvider()
 
 
 def iter_lines_tail(path: str, lines: int = 5) -> Iterator[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from releasegate.core.errors import CheckFailed
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.postgres.view import evaluate
 
 pytestmark = pytest.mark.data

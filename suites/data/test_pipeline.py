@@ -12,7 +12,7 @@ import pytest
 
 from releasegate.core.errors import CheckFailed
 from releasegate.core.profile import require_section
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.postgres.view import human_age, show
 
 pytestmark = pytest.mark.data

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from releasegate.core.errors import CheckFailed
-from releasegate.postgres.session import SESSION_FACTS, WRITE_PRIVILEGES, summarize_write_privileges
+from releasegate.postgres.privileges import WRITE_PRIVILEGES, summarize_write_privileges
+from releasegate.postgres.session import SESSION_FACTS
 
 pytestmark = pytest.mark.data
 

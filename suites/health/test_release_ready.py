@@ -9,7 +9,7 @@ import pytest
 from releasegate.core.errors import CheckFailed
 from releasegate.core.profile import require_section
 from releasegate.core.schema_check import expect_matches_schema
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.health.probes import (
     REMEDY_BUILD,
     REMEDY_CONFIG_HASH,

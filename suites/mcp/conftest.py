@@ -12,7 +12,7 @@ from releasegate.core.evidence import Evidence
 from releasegate.core.profile import Target, require_section
 from releasegate.core.redact import Redactor
 from releasegate.gate.parametrize import checklist_params
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.http.client import HttpTarget
 from releasegate.mcp.config import McpConfig, origin_of
 from releasegate.mcp.engine import McpEndpoint, McpView

@@ -15,7 +15,7 @@ from releasegate.core.evidence import Evidence
 from releasegate.core.profile import Target, require_section
 from releasegate.core.redact import Redactor
 from releasegate.gate.parametrize import checklist_params
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.readapi.api import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
 
 

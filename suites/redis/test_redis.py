@@ -8,7 +8,7 @@ import pytest
 from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.core.evidence import Exchange
 from releasegate.core.profile import require_section
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.redis.facts import memory_of, p95
 
 pytestmark = pytest.mark.redis

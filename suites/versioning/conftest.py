@@ -9,7 +9,7 @@ import pytest
 
 from releasegate.core.profile import Target, require_section
 from releasegate.gate.parametrize import checklist_params
-from releasegate.gate.plugin import target_of
+from releasegate.gate.stash import target_of
 from releasegate.http.client import HttpTarget
 from releasegate.versioning.api import VersionedApi
 

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from releasegate.postgres.session import PgLimits, PgSession, summarize_write_privileges
+from releasegate.postgres.privileges import summarize_write_privileges
+from releasegate.postgres.session import PgLimits, PgSession
 from releasegate.servers import get_provider
 
 SCHEMA = """

@@ -11,7 +11,8 @@ import redis
 
 from releasegate.core.evidence import jsonable
 from releasegate.net.exposure import OPEN, REFUSED, UNRESOLVED, probe_port
-from releasegate.postgres.session import QueryResult, endpoint_of, summarize_write_privileges
+from releasegate.postgres.privileges import summarize_write_privileges
+from releasegate.postgres.session import QueryResult, endpoint_of
 from releasegate.postgres.view import evaluate, human_age, rows_excerpt
 from releasegate.redis.engine import describe_error
 from releasegate.redis.facts import memory_of, p95, shell_arg, without_userinfo
