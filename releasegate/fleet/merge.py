@@ -85,8 +85,9 @@ def fleet_verdict_of(summary: Mapping[str, Any]) -> tuple[str, int]:
     return str(summary["verdict"]), int(summary["exit_code"])
 
 
-def matrix_row(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """area → the worst outcome of its checks, how many had it, and the first such check."""
+def matrix_row(summary: Mapping[str, Any], not_checked: bool = False) -> dict[str, dict[str, Any]]:
+    """area → the worst outcome of its checks, how many had it, and the first such check; every
+    cell "not_checked" when nothing on the target answered (its checks judged nothing)."""
     row: dict[str, dict[str, Any]] = {}
     deciding = summary.get("deciding_check")
     for check in summary.get("checks", []):
@@ -101,6 +102,9 @@ def matrix_row(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             if check["id"] == deciding:
                 cell["check"] = deciding
         row[area]["total"] += 1
+    if not_checked:
+        for cell in row.values():
+            cell.update(outcome="not_checked", count=cell["total"])
     return row
 
 
@@ -157,8 +161,9 @@ def merge(summaries: Iterable[Mapping[str, Any]], *, name: str = "fleet",
     reason = (f"wave {first_bad['name']}: {first_bad['verdict']} — {first_bad['reason']}"
               if first_bad else _why(entries))
     areas: list[str] = []
-    for e in entries:
-        areas += [c.get("area", "?") for c in e.get("checks", []) if c.get("area", "?") not in areas]
+    for c in (c for e in entries for c in e.get("checks", [])):
+        if c.get("area", "?") not in areas:
+            areas.append(c.get("area", "?"))
     when = started_at or min((str(e.get("started_at") or "") for e in entries), default="") or \
         datetime.now(timezone.utc).isoformat(timespec="seconds")
     return {
@@ -175,6 +180,6 @@ def merge(summaries: Iterable[Mapping[str, Any]], *, name: str = "fleet",
                    for v in ("GO", "INVESTIGATE", "ROLLBACK", NOT_CHECKED, NO_VERDICT)},
         "waves": wave_rows,
         "areas": areas,
-        "matrix": {e["target"]: matrix_row(e) for e in entries},
+        "matrix": {e["target"]: matrix_row(e, e["fleet_verdict"] == NOT_CHECKED) for e in entries},
         "targets": entries,
     }

@@ -13,17 +13,21 @@ groups: pytest-dev/pytest-xdist#1386). The children's summaries are merged
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
+import pkgutil
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import releasegate
 from releasegate.core.errors import ProfileError
 from releasegate.fleet.merge import merge, read_summary
 from releasegate.fleet.spec import Fleet, FleetTarget, private_dir, write_profiles
@@ -31,13 +35,8 @@ from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_SOFTWARE
 from releasegate.gate.fleet_outputs import publish_fleet
 
 RunOne = Callable[[Path, str, list[str]], int]
-# what a child needs, imported once in the parent so every child starts warm
-WARM = ("pytest", "_pytest.junitxml", "pytest_html.plugin", "pytest_metadata.plugin", "jinja2",
-        "releasegate.gate.plugin", "releasegate.gate.area_fixtures", "httpx", "yaml", "jsonschema",
-        "releasegate.health.probes", "releasegate.health.release", "releasegate.readapi.api",
-        "releasegate.versioning.api", "releasegate.mcp.engine", "releasegate.postgres.view",
-        "releasegate.redis.view", "releasegate.prometheus.view", "releasegate.logs.view",
-        "releasegate.backup.view", "releasegate.net.exposure")
+# not imported ahead: the reference stack, the command line, modules run as scripts
+NOT_WARMED = ("releasegate.reference", "releasegate.cli", "releasegate.gate.fleet")
 XDIST_VALUE = ("-n", "--numprocesses", "--maxprocesses", "--dist", "-d", "--tx")
 
 
@@ -71,10 +70,36 @@ def _count(value: str) -> int:
         raise ProfileError(f"-n {value}: expected a number or auto") from None
 
 
-def warm_up() -> None:
-    for name in WARM:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+def warm_up(run_one: RunOne, profile: Path, extra: list[str]) -> None:
+    """Import what every child needs, once: the engines, and the suites as pytest imports them
+    (assertion rewriting included) through one collect-only run against the first target. The
+    children find them in sys.modules and skip the imports, the compiling and the rewriting,
+    which is most of a one-target run's start-up (benches/README.md, "Fleets")."""
+    for module in pkgutil.walk_packages(releasegate.__path__, "releasegate."):
+        if not module.name.startswith(NOT_WARMED) and not module.name.endswith("__main__"):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module.name)
+    scratch = Path(tempfile.mkdtemp(prefix="releasegate-warm-"))
+    saved = [os.dup(1), os.dup(2)]
+    summary_env = os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        run_one(profile, str(scratch), [*extra, "--collect-only", "-q"])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+        if summary_env is not None:
+            os.environ["GITHUB_STEP_SUMMARY"] = summary_env
+        shutil.rmtree(scratch, ignore_errors=True)
+    gc.freeze()  # what the children share stays shared: the collector does not touch its pages
 
 
 def _child(run_one: RunOne, target: FleetTarget, profile: Path, out: Path,
@@ -112,17 +137,25 @@ def _fork(run_one: RunOne, target: FleetTarget, profile: Path, out: Path, extra:
 
 
 def run_targets(fleet: Fleet, profiles: dict[str, Path], report_dir: Path, extra: list[str],
-                workers: int, run_one: RunOne, log: Callable[[str], None]) -> dict[str, int]:
-    """Each target in a forked child, at most ``workers`` at once; the exit code of each."""
+                workers: int, run_one: RunOne, log: Callable[[str], None],
+                warm: Callable[[], None] = lambda: None) -> dict[str, int]:
+    """Each target in a forked child, at most ``workers`` at once; the exit code of each. With
+    more than one worker the first child starts at once and the parent warms up beside it
+    (``warm``), so both cores work from the start; every later child forks warm."""
     queue = list(fleet.targets)
     running: dict[int, FleetTarget] = {}
     codes: dict[str, int] = {}
+
+    def start(t: FleetTarget) -> None:
+        running[_fork(run_one, t, profiles[t.name], report_dir / "targets" / t.slug, extra)] = t
+
     try:
+        if workers > 1 and len(queue) > 1:
+            start(queue.pop(0))
+        warm()
         while queue or running:
             while queue and len(running) < workers:
-                t = queue.pop(0)
-                running[_fork(run_one, t, profiles[t.name], report_dir / "targets" / t.slug,
-                              extra)] = t
+                start(queue.pop(0))
             pid, status = os.waitpid(-1, 0)
             done = running.pop(pid, None)
             if done is not None:
@@ -155,13 +188,13 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
     private = private_dir()
     try:
         profiles = write_profiles(fleet, private)
-        warm_up()
         started = time.time()
         report_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(report_dir / "targets", ignore_errors=True)
         log(f"fleet {fleet.name}: {len(fleet.targets)} targets, {workers} at a time")
+        first = profiles[fleet.targets[0].name]
         codes = run_targets(fleet, profiles, report_dir, extra, min(workers, len(fleet.targets)),
-                            run_one, log)
+                            run_one, log, warm=lambda: warm_up(run_one, first, extra))
     finally:
         shutil.rmtree(private, ignore_errors=True)
     summaries = []

@@ -23,6 +23,7 @@ FLEET_STYLE = """
 .rg-v{font-weight:700}.rg-v.ROLLBACK{color:#a40e26}.rg-v.GO{color:#1a7f37}.rg-v.INVESTIGATE{color:#9a6700}
 .rg-v.NOT-CHECKED,.rg-v.NO-VERDICT{color:#57606a}
 .rg-cell-none{color:#8c959f}.rg-target{border-top:3px solid #d0d7de;margin-top:24px}
+.rg-b-not_checked{background:#eaeef2;color:#57606a;border:1px dashed #6e7781}
 .rg-new{background:#ffebe9;border:2px solid #a40e26;border-radius:6px;padding:6px 12px;margin:8px 0}
 """
 
