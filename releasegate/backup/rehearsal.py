@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from releasegate.backup import catalog as cat
+from releasegate.backup import rows
 from releasegate.backup.files import (
     BackupFile,
     check_plain,
@@ -83,7 +84,7 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
         try:
             source_catalog = cat.read_catalog(session.conn)
             skipped = cat.skipped_kinds(session.conn)
-            expected = cat.count_rows(session.conn)
+            expected = rows.count_rows(session.conn)
         except psycopg.Error as exc:
             return failed(result, "source", f"cannot read the source in its snapshot: "
                                              f"{cat.first_line(exc)}")
@@ -92,7 +93,8 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
             size = dump_path.stat().st_size if dump_path.exists() else 0
             progress.say("pg_dump", f"{tables_dumped[0]} of {len(expected.tables)} tables, "
                                     f"{human_bytes(size)} written")
-        session.close()  # pg_dump is done with the snapshot
+        # The snapshot stays open through the restore (the same xmin horizon pg_dump held): a
+        # table whose values differ is then narrowed to a key range against it. Closed on return.
         run = dumper.wait()
         assert run is not None
         result.source["counted_as"] = expected.counted_as
@@ -102,11 +104,10 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
             return failed(result, "source", f"pg_dump failed: {run.error}")
         backup = BackupFile(dump_path, result.dump["size_bytes"], time.time(), "custom")
         expectation = Expectation(source_catalog, skipped, expected, "the dump's own snapshot",
-                                  0.0)
+                                  0.0, source_conn=session.conn)
         restore_and_compare(result, backup, session.major, session.database, tools, expectation,
                              options)
     return result
-
 
 
 def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
@@ -128,7 +129,7 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
     expectation: Expectation
     if recorded is not None:
         expectation = Expectation(recorded.get("catalog"), recorded.get("skipped", {}),
-                                  cat.Counts.from_dict(recorded), "counts recorded beside the "
+                                  rows.Counts.from_dict(recorded), "counts recorded beside the "
                                   f"backup ({counts_path(backup.path, options.counts_suffix).name})",
                                   0.0)
         result.source = {"database": recorded.get("database"), "counted_as":

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from releasegate.backup import catalog as cat
+from releasegate.backup import rows
 from releasegate.backup.files import counts_path, write_counts_file
 from releasegate.backup.runner import Background, libpq_env
 from releasegate.backup.spec import Options
@@ -57,7 +58,7 @@ def read_live(dsn: str, options: Options) -> dict[str, Any]:
     try:
         return {"major": session.major, "database": session.database,
                 "version": session.version, "catalog": cat.read_catalog(session.conn),
-                "skipped": cat.skipped_kinds(session.conn), "counts": cat.count_rows(session.conn)}
+                "skipped": cat.skipped_kinds(session.conn), "counts": rows.count_rows(session.conn)}
     finally:
         session.close()
 
@@ -82,7 +83,7 @@ def record_dump(source_dsn: str, out: Path, options: Options,
                         "database": session.database, "server_version": session.version,
                         "catalog": cat.read_catalog(session.conn),
                         "skipped": cat.skipped_kinds(session.conn),
-                        **cat.count_rows(session.conn).as_dict()}
+                        **rows.count_rows(session.conn).as_dict()}
             run = dumper.wait()
         finally:
             dumper.stop()

@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from releasegate.backup import catalog as cat
 from releasegate.backup.migrations import AlembicConfig
+from releasegate.backup.rows import Counts
 from releasegate.servers import Provider
 
 
@@ -80,9 +83,12 @@ class Expectation:
 
     catalog: cat.Catalog | None
     skipped: dict[str, int]
-    counts: cat.Counts | None
+    counts: Counts | None
     basis: str  # "the dump's own snapshot", "counts recorded beside the backup", "live source"
     tolerance_pct: float
+    # the fresh rehearsal's source snapshot, still open: a values mismatch is narrowed to a key
+    # range by reading both sides (closed by the rehearsal, never by the comparison)
+    source_conn: psycopg.Connection[Any] | None = None
 
 
 
