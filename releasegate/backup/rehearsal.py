@@ -104,7 +104,8 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
             return failed(result, "source", f"pg_dump failed: {run.error}")
         backup = BackupFile(dump_path, result.dump["size_bytes"], time.time(), "custom")
         expectation = Expectation(source_catalog, skipped, expected, "the dump's own snapshot",
-                                  0.0, source_conn=session.conn)
+                                  0.0, source_conn=session.conn,
+                                  database_bytes=session.database_bytes)
         restore_and_compare(result, backup, session.major, session.database, tools, expectation,
                              options)
     return result
@@ -131,7 +132,7 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
         expectation = Expectation(recorded.get("catalog"), recorded.get("skipped", {}),
                                   rows.Counts.from_dict(recorded), "counts recorded beside the "
                                   f"backup ({counts_path(backup.path, options.counts_suffix).name})",
-                                  0.0)
+                                  0.0, database_bytes=recorded.get("database_bytes"))
         result.source = {"database": recorded.get("database"), "counted_as":
                          recorded.get("counted_as", ""), "recorded_at": recorded.get("taken_at")}
     elif source_dsn:
@@ -147,7 +148,8 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
         expectation = Expectation(live["catalog"], live["skipped"], live["counts"],
                                   f"the live source, within {options.count_tolerance_pct:g}% "
                                   "(no counts recorded beside the backup)",
-                                  options.count_tolerance_pct)
+                                  options.count_tolerance_pct,
+                                  database_bytes=live["database_bytes"])
     else:
         expectation = Expectation(None, {}, None, "nothing: no counts recorded beside the backup "
                                   "and no source DSN", 0.0)

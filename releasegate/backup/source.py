@@ -37,10 +37,11 @@ class SourceSession:
         row = self.conn.execute(
             "SELECT pg_export_snapshot(), current_setting('server_version_num')::int, "
             "current_setting('server_version'), current_database(), "
-            "pg_encoding_to_char(encoding) FROM pg_database "
-            "WHERE datname = current_database()").fetchone()
+            "pg_encoding_to_char(encoding), pg_database_size(current_database()) "
+            "FROM pg_database WHERE datname = current_database()").fetchone()
         assert row is not None
-        self.snapshot, version_num, self.version, self.database, self.encoding = row
+        (self.snapshot, version_num, self.version, self.database, self.encoding,
+         self.database_bytes) = row
         self.major = int(version_num) // 10000
 
     def close(self) -> None:
@@ -57,11 +58,11 @@ def read_live(dsn: str, options: Options) -> dict[str, Any]:
     session = SourceSession(dsn, options)
     try:
         return {"major": session.major, "database": session.database,
-                "version": session.version, "catalog": cat.read_catalog(session.conn),
+                "version": session.version, "database_bytes": session.database_bytes,
+                "catalog": cat.read_catalog(session.conn),
                 "skipped": cat.skipped_kinds(session.conn), "counts": rows.count_rows(session.conn)}
     finally:
         session.close()
-
 
 
 def record_dump(source_dsn: str, out: Path, options: Options,
@@ -81,6 +82,7 @@ def record_dump(source_dsn: str, out: Path, options: Options,
         try:
             recorded = {"taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "database": session.database, "server_version": session.version,
+                        "database_bytes": session.database_bytes,
                         "catalog": cat.read_catalog(session.conn),
                         "skipped": cat.skipped_kinds(session.conn),
                         **rows.count_rows(session.conn).as_dict()}

@@ -89,6 +89,7 @@ class Expectation:
     # the fresh rehearsal's source snapshot, still open: a values mismatch is narrowed to a key
     # range by reading both sides (closed by the rehearsal, never by the comparison)
     source_conn: psycopg.Connection[Any] | None = None
+    database_bytes: int | None = None  # the source's size: progress says "X of ~Y restored"
 
 
 
