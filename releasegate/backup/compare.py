@@ -15,7 +15,8 @@ from releasegate.backup.spec import Expectation, Options, Query, Rehearsal
 
 
 def compare(result: Rehearsal, replica: str, expect: Expectation, progress: Progress) -> None:
-    progress.say("comparing", "catalog, then rows per table", force=True)
+    progress.say("comparing", "catalog, then rows and their fingerprints per table", force=True)
+    started = time.monotonic()
     with psycopg.connect(replica, autocommit=False, connect_timeout=10) as conn:
         conn.read_only = True
         restored_catalog = cat.read_catalog(conn)
@@ -56,7 +57,8 @@ def compare(result: Rehearsal, replica: str, expect: Expectation, progress: Prog
                                       "restored": restored.matviews},
                          "counted_as_source": expect.counts.counted_as,
                          "counted_as_replica": restored.counted_as,
-                         "basis": expect.basis, "tolerance_pct": expect.tolerance_pct}
+                         "basis": expect.basis, "tolerance_pct": expect.tolerance_pct,
+                         "compare_s": round(time.monotonic() - started, 3)}
     else:
         result.counts = {"ok": None, "basis": expect.basis,
                          "restored_rows": sum(restored.tables.values())}

@@ -80,11 +80,14 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
 
         dumper = Background(argv, libpq_env(source_dsn), options.timeout_s, on_line=on_line)
         stack.callback(dumper.stop)  # an early return or Ctrl-C: pg_dump does not run on
-        # Inside the same snapshot, while pg_dump reads it: the catalog, then every table's rows.
+        # Inside the same snapshot, while pg_dump reads it: the catalog, then every table's rows
+        # counted and fingerprinted (overlapped with the dump: two connections, one snapshot).
+        reading = time.monotonic()
         try:
             source_catalog = cat.read_catalog(session.conn)
             skipped = cat.skipped_kinds(session.conn)
             expected = rows.count_rows(session.conn)
+            result.source["read_s"] = round(time.monotonic() - reading, 3)
         except psycopg.Error as exc:
             return failed(result, "source", f"cannot read the source in its snapshot: "
                                              f"{cat.first_line(exc)}")
