@@ -19,9 +19,10 @@ from releasegate.mcp import remedies
 from releasegate.mcp.client import header_safe, mirrored_params, session_id_problem
 from releasegate.mcp.config import CallSpec, McpConfig
 from releasegate.mcp.contract import judge_call
-from releasegate.mcp.engine import McpEndpoint, McpView
+from releasegate.mcp.engine import McpEndpoint
 from releasegate.mcp.schemas import schema_problems
 from releasegate.mcp.transport import McpReply, McpTransport
+from releasegate.mcp.view import McpView
 
 URL = "http://mcp.test/mcp"
 INIT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},

@@ -21,7 +21,7 @@ from releasegate.mcp import jsonrpc, remedies
 from releasegate.mcp.client import McpClient
 from releasegate.mcp.config import CallSpec
 from releasegate.mcp.contract import judge_call
-from releasegate.mcp.engine import _speaks_modern
+from releasegate.mcp.handshake import speaks_modern as _speaks_modern
 from releasegate.mcp.transport import McpTransport
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "mcp_reference_exchanges.json").read_text())
