@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,6 +59,8 @@ def free_port() -> int:
 
 @contextmanager
 def serving(kind: Kind, tmp_path: Path, *, stateless: bool = False, faults: str = "") -> Iterator[int]:
+    if kind is TS and shutil.which("node") is None:
+        pytest.fail("node is not installed (scripts/system-packages/mcp.txt; `make test` installs it)")
     if kind is TS and not (HERE / "node_modules" / "@modelcontextprotocol" / "sdk").is_dir():
         pytest.fail("the TypeScript SDK is not installed: run `npm ci` in tests/independent/mcp "
                     "(.ci/run and `make test` do)")
