@@ -34,6 +34,7 @@ CALLS = [
     {"tool": "get_backfill_progress"}, {"tool": "get_raw_error_summary", "arguments": {"since_minutes": 60}},
     {"tool": "get_recent_log_errors", "arguments": {"limit": 50}},
 ]
+TOKEN = "independent-mcp-token-5150"  # the servers' static bearer token, given as ${INDEPENDENT_MCP_TOKEN}
 START_S = 30  # an SDK import on a busy machine; the server's own start is not what is measured
 
 
@@ -66,7 +67,7 @@ def serving(kind: Kind, tmp_path: Path, *, stateless: bool = False, faults: str 
                     "(.ci/run and `make test` do)")
     port = free_port()
     log = tmp_path / f"{kind.name}.log"
-    env = {**os.environ, "FAULTS": faults, "REQUEST_LOG": str(tmp_path / "requests.jsonl")}
+    env = {**os.environ, "FAULTS": faults, "REQUEST_LOG": str(tmp_path / "requests.jsonl"), "TOKEN": TOKEN}
     with log.open("wb") as out:
         proc = subprocess.Popen(kind.argv(port, stateless), cwd=REPO, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
@@ -95,13 +96,14 @@ def run_mcp(tmp_path: Path, port: int, *, stateless: bool, select: str | None = 
         "name": "independent-mcp",
         "defaults": {"timeouts": {"connect": 2, "read": 5, "total": 10}},
         "mcp": {"url": f"http://127.0.0.1:{port}/mcp", "stateful": not stateless,
+                "headers": {"Authorization": "Bearer ${INDEPENDENT_MCP_TOKEN}"}, "auth": {"required": True},
                 "required_tools": ["get_rate_limit_status", "get_database_stats", "get_coverage_summary",
                                    "get_job_status", "query_fixtures"],
                 "calls": CALLS,
                 "pass_rule": {"calls": ["get_rate_limit_status", "get_database_stats", "get_job_status"]}},
     })
     args = ["-m", "mcp", "-p", "no:anyio", *(["-k", select] if select else [])]
-    run = run_suites(profile, tmp_path / "reports", *args, timeout=240)
+    run = run_suites(profile, tmp_path / "reports", *args, env={"INDEPENDENT_MCP_TOKEN": TOKEN}, timeout=240)
     assert "INTERNALERROR" not in run.stdout + run.stderr, run.stdout[-3000:]
     return run
 
@@ -120,7 +122,11 @@ def test_a_healthy_independent_server_gets_go_with_no_failed_check(kind: Kind, s
     must_pass = ["test_initialize_answers", "test_tools_list_answers", "test_required_tools_present",
                  "test_non_object_params_are_refused", "test_pass_rule", "test_foreign_origin_is_403",
                  "test_official_sdk_client_connects_lists_and_calls",
-                 *(f"test_tool_call_meets_contract[{c['tool']}]" for c in CALLS)]
+                 "test_request_without_credentials_is_401",
+                 *(f"test_tool_call_meets_contract[{c['tool']}]" for c in CALLS),
+                 # the Python SDK speaks 2026-07-28 too; the TypeScript SDK 1.32 does not
+                 *(["test_server_discover_answers"] if kind is not TS else [])]
+    assert TOKEN not in run.outputs()
     assert {c: outcomes.get(c) for c in must_pass} == dict.fromkeys(must_pass, "passed")
     if kind is TS:
         assert_strict_paging(tmp_path / "requests.jsonl")
@@ -148,7 +154,12 @@ FAULTS = [
          "'date_utc' is a required property"),
         ("sse_event_renamed", "real client", "test_official_sdk_client_connects_lists_and_calls",
          "the official MCP SDK client"),
+        ("auth_open", "protected", "test_request_without_credentials_is_401", "expected 401 Unauthorized"),
     ]
+] + [
+    (kind, stateless, "discover_missing", "2026-07-28", "test_server_discover_answers",
+     "server/discover answered 404")
+    for kind, stateless in ((PY_LOW, False), (PY_HIGH, True))
 ] + [
     (kind, False, "cursor_repeats", "handshake (paging)", "test_tools_list_answers", "repeats an earlier")
     for kind in (PY_LOW, TS)

@@ -5,6 +5,7 @@
 //
 //   node ts_server.mjs --port 8123 [--stateless] [--page-size 3]
 //   FAULTS=write_tool,origin_open,...  the faults of tests/independent/mcp/README.md
+//   TOKEN=secret  requests must carry "Authorization: Bearer secret" (401 otherwise)
 //   REQUEST_LOG=/path  one JSON line per JSON-RPC message received (the self-tests read it)
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
@@ -133,6 +134,15 @@ const app = createMcpExpressApp({ host: "127.0.0.1" });
 function refuse(res, status, code, message) {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
 }
+
+app.use((req, res, next) => {  // a static bearer token (MCP Authorization: 401 with a challenge)
+  const token = process.env.TOKEN;
+  if (token && !FAULTS.has("auth_open") && req.headers.authorization !== `Bearer ${token}`) {
+    res.set("WWW-Authenticate", 'Bearer realm="mcp"');
+    return res.status(401).json({ error: "unauthorized" });
+  }
+  next();
+});
 
 app.use((req, res, next) => {  // Origin: the spec's MUST (2025-11-25: an invalid Origin gets 403)
   const origin = req.headers.origin;
