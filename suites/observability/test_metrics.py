@@ -66,7 +66,13 @@ def test_metric_families_exported(families, target, metrics_scrape, evidence):
         if family.get("type") and found.type != family["type"]:
             problems.append(f"{name} is a {found.type}, not a {family['type']}")
         missing = sorted(set(family.get("labels", ())) - found.labels)
-        if missing and found.samples == 0:
+        counter = exposition.lookup(families, family.get("counted_by") or "")
+        if found.samples == 0 and counter is not None and counter.total > 0:
+            # declared, never observed, while the same service counted requests: broken
+            # instrumentation, not "no series yet" (issue 17)
+            problems.append(f"{name} has no sample while {family['counted_by']} counted "
+                            f"{counter.total:g}: the histogram is never observed")
+        elif missing and found.samples == 0:
             unknowable.append(name)
         elif missing:
             problems.append(f"{name} lacks label(s) {', '.join(missing)}")
