@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.core.errors import CheckFailed
+from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.prometheus.promql import selected_metrics
 
 pytestmark = pytest.mark.observability
@@ -61,6 +61,8 @@ def test_no_critical_alert_firing(prometheus, target, evidence):
         return labels.get("alertname") in named if named else labels.get("severity") == "critical"
 
     hits = [a for a in firing if critical(a)]
+    if not hits:
+        _require_critical_rules_can_fire(prometheus, target, named)
     evidence.note(critical=named or "severity=critical", firing=[
         {"alertname": (a.get("labels") or {}).get("alertname"), "severity":
          (a.get("labels") or {}).get("severity"), "value": a.get("value"), "activeAt": a.get("activeAt")}
@@ -69,3 +71,25 @@ def test_no_critical_alert_firing(prometheus, target, evidence):
         shown = ", ".join(f"{(a.get('labels') or {}).get('alertname')} (value {a.get('value')}, "
                           f"since {a.get('activeAt')})" for a in hits[:3])
         raise CheckFailed(f"{len(hits)} critical alert(s) firing after the deploy: {shown}")
+
+
+def _require_critical_rules_can_fire(prometheus, target, named) -> None:
+    """None firing proves something only if a critical rule is loaded and reads metrics that
+    have series; otherwise the quiet is the signal's absence (issue 17): Inconclusive."""
+    __tracebackhide__ = True
+    rules, _ = prometheus.rules()
+    critical = [r for r in rules if (r.get("name") in named if named else
+                                     (r.get("labels") or {}).get("severity") == "critical")]
+    if not critical:
+        wanted = ", ".join(named) if named else "severity=critical"
+        raise Inconclusive(f"no critical alerting rule is loaded ({wanted}): none firing says nothing")
+    cfg = target.section("metrics.alert_rules") or {}
+    window = cfg.get("series_window", DEFAULT_SERIES_WINDOW)
+    selector = (target.section("metrics.prometheus") or {}).get("selector", "")
+    blind = sorted({f"{r.get('name')} reads {m}" for r in critical
+                    for m in selected_metrics(str(r.get("query") or ""))
+                    if not prometheus.metric_exists(m, selector, window)[0]})
+    if len(blind) and all(any(b.startswith(f"{r.get('name')} ") for b in blind) for r in critical):
+        raise Inconclusive(f"every critical rule reads a metric with no series matching {{{selector}}} over "
+                           f"the last {window} ({'; '.join(blind)}): they cannot fire, so none firing "
+                           "says nothing")
