@@ -40,6 +40,7 @@ from releasegate.prometheus.builtin import (  # noqa: F401 - the trigger table, 
     SUCCESSFUL,
     Trigger,
 )
+from releasegate.prometheus.naming import Naming
 
 # profile key -> Trigger field (query/samples_query are the profile's names for the templates)
 _OVERRIDES = {"window": "window", "threshold": "threshold", "min_samples": "min_samples",
@@ -48,9 +49,10 @@ _OVERRIDES = {"window": "window", "threshold": "threshold", "min_samples": "min_
               "counted_by_query": "counted_by"}
 
 
-def configure(name: str, overrides: Mapping[str, Any] | None) -> Trigger:
-    """The built-in trigger ``name`` with the profile's overrides applied."""
-    trigger = BUILTIN[name]
+def configure(name: str, overrides: Mapping[str, Any] | None, naming: Naming | None = None) -> Trigger:
+    """The built-in trigger ``name`` in the service's names (metrics.prometheus.names/labels),
+    with the profile's overrides applied (written in the service's names already)."""
+    trigger = (naming or Naming()).trigger(BUILTIN[name])
     changes: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
         if key in _OVERRIDES:

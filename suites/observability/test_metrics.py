@@ -6,6 +6,7 @@ import pytest
 
 from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.prometheus import exposition
+from releasegate.prometheus.naming import Naming
 
 pytestmark = pytest.mark.observability
 EXPOSITION_TYPES = ("text/plain", "application/openmetrics-text")
@@ -54,7 +55,9 @@ def test_metrics_endpoint_exposes_prometheus_format(families, metrics_scrape, ev
                     "/ Histogram / Gauge with the documented labels); alert rules and rollback "
                     "triggers read it")
 def test_metric_families_exported(families, target, metrics_scrape, evidence):
-    wanted = (target.section("metrics") or {}).get("families") or exposition.DEFAULT_FAMILIES
+    naming = Naming.from_profile(target.section("metrics.prometheus"))
+    wanted = (target.section("metrics") or {}).get("families") or [
+        naming.family(f) for f in exposition.DEFAULT_FAMILIES]
     problems, unknowable, seen = [], [], {}
     for family in wanted:
         name = family["name"]
