@@ -38,6 +38,10 @@ _LATENCY_SAMPLES = "sum(increase(http_request_duration_seconds_count{$selector}[
 # errors counter that is not exported must fail naming it (it is in ``metrics``), not read as 0 %.
 _ERROR_RATIO_004 = ("sum(rate(http_requests_errors_total{$selector}[$window]))"
                     " / sum(rate(http_requests_total{$selector}[$window]))")
+# Triggers that match status codes need the status label to hold codes: a label holding "5xx"
+# (or none) would never match status=~"5.." and read as 0 % — a silent pass. The metric with
+# matchers is required to have series like any other (metrics.prometheus.status_codes maps it).
+_BY_STATUS = ("http_requests_total", 'http_requests_total{status=~"[1-5][0-9][0-9]"}')
 _ERROR_METRICS = ("http_requests_errors_total", "http_requests_total")
 
 
@@ -74,7 +78,7 @@ BUILTIN: dict[str, Trigger] = {t.name: t for t in (
     Trigger("ready_503", "the share of 503s among readiness answers",
             _SHARE_BY_ENDPOINT.format(num='status="503"'),
             threshold=1.0, op=">=", window="5m", action=ROLL_BACK_NOW, samples=_REQUESTS,
-            min_samples=5, samples_unit="readiness answers", metrics=("http_requests_total",),
+            min_samples=5, samples_unit="readiness answers", metrics=_BY_STATUS,
             selector=READINESS),
     Trigger("queue_stuck", "a stuck queue (depth rising, nothing consumed)",
             "(sum(delta(queue_depth{$selector}[$window])) > bool 0)"
@@ -86,7 +90,7 @@ BUILTIN: dict[str, Trigger] = {t.name: t for t in (
             fired="the queue depth rose while no task was consumed"),
     Trigger("error_5xx", "the 5xx rate", _RATIO.format(m="http_requests_total", num='status=~"5.."'),
             threshold=0.05, window="10m", action=ROLL_BACK_NOW, samples=_REQUESTS, min_samples=20,
-            samples_unit="requests", metrics=("http_requests_total",), selector=API_TRAFFIC),
+            samples_unit="requests", metrics=_BY_STATUS, selector=API_TRAFFIC),
     Trigger("s1_spike", "the S1 share of incidents",
             _RATIO.format(m="incidents_total", num='severity="S1"'), threshold=0.30, window="1h",
             action=INVESTIGATE_15, samples="sum(increase(incidents_total{$selector}[$window]))",
@@ -101,7 +105,7 @@ BUILTIN: dict[str, Trigger] = {t.name: t for t in (
             threshold=0.0, window="24h",
             action="investigate: readiness must stay 200 for the whole day (002 §1.3)",
             samples=_REQUESTS, min_samples=5,
-            samples_unit="readiness answers", metrics=("http_requests_total",), selector=READINESS),
+            samples_unit="readiness answers", metrics=_BY_STATUS, selector=READINESS),
     # --- 004 Alerting Rules thresholds ---
     Trigger("error_rate", "the error rate", _ERROR_RATIO_004, threshold=0.05, window="5m",
             action="roll back: the error rate rose right after a deploy (004 Incident Response 3)",

@@ -177,6 +177,11 @@ def evaluate(api: PrometheusAPI, trigger: Trigger, selector: str) -> Evaluation:
             ev.reason = (f"metric {metric} has no series matching {{{selector}}} in Prometheus over "
                          f"the last {trigger.window}: {trigger.condition} cannot be judged — the "
                          "release stopped exporting it or Prometheus stopped scraping it")
+            if "{" in metric:  # the metric is there (checked first), its labels are not as read
+                ev.reason = (f"metric {metric.split('{')[0]} has no series whose labels match "
+                             f"{{{metric.split('{', 1)[1]} over the last {trigger.window}: "
+                             f"{trigger.condition} would never see them — map the service's labels "
+                             "in metrics.prometheus (labels, status_codes)")
             _unobserved_while_counted(api, trigger, sel, ev, metric)
             return ev
     if trigger.factor is not None:

@@ -49,3 +49,16 @@ def test_default_families_in_the_services_names():
 
 def test_no_mapping_changes_nothing():
     assert T.configure("error_5xx", {}, Naming.from_profile(None)) == T.configure("error_5xx", {})
+
+
+def test_a_status_label_holding_classes_without_the_mapping_fails_instead_of_reading_0_percent():
+    from tests.unit.test_rollback_triggers import SEL, api_for
+
+    api = api_for("error_5xx", [0.0], [500.0])
+    api.exists.discard('http_requests_total{status=~"[1-5][0-9][0-9]"}')
+    ev = T.evaluate(api, T.configure("error_5xx", {}), SEL)
+    assert ev.outcome == T.FAILED
+    assert ev.reason.startswith('metric http_requests_total has no series whose labels match '
+                                '{status=~"[1-5][0-9][0-9]"} over the last 10m')
+    mapped = T.configure("error_5xx", {}, INSTRUMENTATOR)
+    assert 'http_requests_total{status=~"[1-5]xx"}' in mapped.metrics
