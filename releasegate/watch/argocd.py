@@ -33,6 +33,7 @@ class Settle:
 
     settled: bool = False
     broken: bool = False  # Degraded / Missing or a failed sync: not a matter of waiting longer
+    refused: bool = False  # 401 / 403 / 404: the token, the project or the name is wrong
     polls: int = 0
     waited_s: float = 0.0
     sync: str = "?"
@@ -106,11 +107,11 @@ def wait_settled(target: Target, cfg: Mapping[str, Any], *,
                 settle.error = f"GET {path}: " + (fetch.error or "no answer" if fetch.status is None
                                                   else f"answered {fetch.status_text()}")
                 if fetch.status in (401, 403, 404):  # no token, wrong project, no such app
-                    settle.broken = True
+                    settle.refused = True
             settle.history.append(settle.summary)
             settle.waited_s = round(time.monotonic() - started, 3)
             log(f"Argo CD {argo['application']}: {settle.summary}")
-            if settle.settled or settle.broken or settle.waited_s + poll_s > wait_s:
+            if settle.settled or settle.broken or settle.refused or settle.waited_s + poll_s > wait_s:
                 return settle
             sleep(poll_s)
     finally:

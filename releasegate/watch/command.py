@@ -146,18 +146,21 @@ def _deploy(target: Any, spec: Any, quiet: bool) -> dict[str, Any] | None:
     from releasegate.watch.argocd import wait_settled
 
     settle = wait_settled(target, spec.deploy, log=(lambda _: None) if quiet else _say)
-    return {"settled": settle.settled, "broken": settle.broken, "summary": settle.summary,
+    return {"settled": settle.settled, "broken": settle.broken, "refused": settle.refused,
+            "summary": settle.summary,
             "polls": settle.polls, "waited_s": settle.waited_s,
             "application": spec.deploy["argocd"]["application"]}
 
 
 def _unsettled(state: Any, outputs: Outputs, deploy: dict[str, Any]) -> int:
     """003 §4.2: nothing is judged on a deploy that did not settle. Degraded, Missing or a failed
-    sync is a ROLLBACK; still progressing when the wait ran out is INCONCLUSIVE."""
+    sync is a ROLLBACK; still progressing when the wait ran out, or Argo CD refusing the read
+    (token, project, name), is INCONCLUSIVE."""
     from releasegate.watch.judge import ROLLBACK, UNDECIDED
 
     state.decision = ROLLBACK if deploy["broken"] else UNDECIDED
-    what = "broke" if deploy["broken"] else f"did not settle within {deploy['waited_s']:g}s"
+    what = "broke" if deploy["broken"] else ("could not be read" if deploy["refused"] else
+                                             f"did not settle within {deploy['waited_s']:g}s")
     state.decided_by = {"name": "deploy", "reason": f"Argo CD application {deploy['application']} "
                         f"{what}: {deploy['summary']} (003 §4.2)"}
     outputs(state)
