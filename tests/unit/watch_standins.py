@@ -29,7 +29,7 @@ def serve(handle: Handler) -> Iterator[str]:
     """Serve ``handle`` on 127.0.0.1; it returns (status, json body), or None to hang up."""
 
     class H(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             answer = handle(self)
             if answer is None:  # stop answering: close without a response
                 self.close_connection = True
