@@ -22,7 +22,8 @@ from releasegate.reference.stack import running_stack
 from tests.test_report_browser import CHROMIUM, render
 from tests.unit.conftest import clean_env
 
-PARTS = ("observability", "rollback", "mcp", "watch")  # Prometheus, run_summary, MCP (+ health)
+# Prometheus, run_summary lines, MCP, read-only SQL (+ health)
+PARTS = ("observability", "rollback", "mcp", "data", "watch")
 
 
 def releasegate(*args: str) -> list[str]:
@@ -45,7 +46,7 @@ def test_window_starts_go_and_degrades_to_rollback_when_a_fault_is_switched_on(t
         assert healthy.returncode == 0, (healthy.stderr, go["decided_by"])
         assert go["decision"] == "GO" and go["complete"]
         assert set(go["trackers"]) >= {"api_5xx", "minute_remaining", "s1_rate", "ready_latency_ms",
-                                       "ready", "live"}
+                                       "core_fixtures", "ready", "live"}
 
         out = tmp_path / "degrade"
         proc = subprocess.Popen(releasegate("watch", "--target", profile, "--for", "90s", "--every",

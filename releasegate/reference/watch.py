@@ -21,6 +21,7 @@ FIVE_XX_WINDOW = "20s"
 
 def profile(ctx: StackContext) -> dict[str, Any]:
     observations: list[dict[str, Any]] = []
+    running = ctx.facts.get("parts", ())
     if "prometheus_url" in ctx.facts:
         observations.append({
             "name": "api_5xx", "runbook": "000 §6.2 5xx must not rise; 002 §6.3 5xx spike: roll back now",
@@ -34,7 +35,11 @@ def profile(ctx: StackContext) -> dict[str, Any]:
             "stays stable", "source": {"mcp": {"tool": "get_rate_limit_status",
                                                "field": "minute_remaining"}},
             "assert": {"above": 0}, "consecutive_error_limit": 2})
-    if "pilot_keys" in ctx.facts:
+    if "data" in running:
+        observations.append({
+            "name": "core_fixtures", "runbook": "000 §6.3 DB observation: core.fixtures (read-only SQL)",
+            "source": {"sql": "SELECT count(*) FROM core.fixtures"}, "assert": {"above": 0}})
+    if "rollback" in running:
         observations.append({
             "name": "s1_rate", "runbook": "002 §5.3 S1 > 30 %; 002 §6.3 S1 spike: investigate 15 min",
             "source": {"log": {"field": "s1_rate"}}, "assert": {"below": 0.30},

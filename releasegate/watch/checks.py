@@ -78,11 +78,13 @@ class CheckSet:
             with contextlib.suppress(Exception):
                 close()
 
-    def _http(self, base_url: str, headers: Any = None) -> Any:
+    def _http(self, cfg: Any) -> Any:
+        """One pooled client for a section with base_url (headers, verify_tls, ca_bundle)."""
         from releasegate.http.client import HttpTarget
 
-        http = HttpTarget(str(base_url), timeouts=self.target.timeouts,
-                          body_limit=self.target.body_limit, headers=headers)
+        http = HttpTarget(str(cfg["base_url"]), timeouts=self.target.timeouts,
+                          body_limit=self.target.body_limit, headers=cfg.get("headers"),
+                          verify=cfg.get("ca_bundle") or cfg.get("verify_tls", True))
         self._closers.append(http.close)
         return http
 
@@ -90,7 +92,7 @@ class CheckSet:
         from releasegate.health.probes import probe_config
 
         cfg = self.target.section("health") or {}
-        http = self._http(cfg["base_url"])
+        http = self._http(cfg)
         for name in ("ready", "live"):
             probe = probe_config(self.target, name)
             self.checks.append(WatchedCheck(name, f"001 §6.1 /healthz/{name} answers 200",
@@ -108,7 +110,7 @@ class CheckSet:
         from releasegate.prometheus.triggers import configure, evaluate
 
         prom = self.target.section("metrics.prometheus") or {}
-        http = self._http(prom["base_url"], prom.get("headers"))
+        http = self._http(prom)
         selector = prom.get("selector", "")
         for name in TRIGGERS_002:
             overrides = self.target.section(f"rollback.triggers.{name}") or {}

@@ -27,10 +27,17 @@ class SampleError(Exception):
     """The sample could not be taken; the message is the one-line reason."""
 
 
-def field_of(data: Any, path: str) -> Any:
-    """``jobs.0.completed_ratio`` → data['jobs'][0]['completed_ratio'], or raise SampleError."""
-    node = data
-    for part in path.split("."):
+def field_of(data: Any, path: str, where: Mapping[str, Any] | None = None) -> Any:
+    """``jobs.0.completed_ratio`` → data['jobs'][0]['completed_ratio']; ``jobs.*.completed`` →
+    the list of every job's ``completed`` (summed by ``number``), keeping only the items whose
+    fields match ``where`` ({status_code: [429, 500, 503]}); SampleError when a key is absent."""
+    node: Any = data
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if part == "*" and isinstance(node, list):
+            items = [item for item in node if _matches(item, where)]
+            rest = ".".join(parts[i + 1:])
+            return [field_of(item, rest) if rest else item for item in items]
         if isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, Mapping) and part in node:
@@ -40,7 +47,18 @@ def field_of(data: Any, path: str) -> Any:
     return node
 
 
+def _matches(item: Any, where: Mapping[str, Any] | None) -> bool:
+    if not where:
+        return True
+    return isinstance(item, Mapping) and all(
+        item.get(k) in (v if isinstance(v, list) else [v]) for k, v in where.items())
+
+
 def number(value: Any, what: str) -> float | None:
+    """A sample from a field: a number, the sum of a wildcard's numbers (none: 0), or None."""
+    if isinstance(value, list):
+        found = [number(v, what) for v in value]
+        return sum(v for v in found if v is not None)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -141,7 +159,7 @@ class Sources:
                 data = json.loads(texts[0]) if texts else None
             except (TypeError, ValueError):
                 raise SampleError(f"{reply.label}: the first text content is not JSON") from None
-        return number(field_of(data, src["field"]), src["field"])
+        return number(field_of(data, src["field"], src.get("where")), src["field"])
 
     def _log(self, src: Mapping[str, Any]) -> float | None:
         from releasegate.logs import run_summary

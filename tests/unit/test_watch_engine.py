@@ -186,3 +186,14 @@ def test_long_window_memory_is_bounded() -> None:
 def test_grace_needs_investigate() -> None:
     with pytest.raises(ValueError, match="grace needs action: investigate"):
         read_spec({"observations": [obs({"below": 1}, grace="1m")]})
+
+
+def test_day_long_window_report_is_bounded() -> None:
+    from releasegate.watch.report import html_report
+
+    small = run_window({"for": "100s", "every": "1s", "observations": [obs({"below": 10})]}, [1.0] * 101)
+    big = run_window({"for": "2880s", "every": "1s", "observations": [obs({"below": 10})]},
+                     [1.0] * 2881)
+    assert big.decision == GO
+    assert len(html_report(big, final=True)) < 12 * len(html_report(small, final=True))
+    assert len(html_report(big, final=True)) < 400_000

@@ -195,3 +195,39 @@ def test_wrong_token_is_refused_not_waited_for(tmp_path: Path, monkeypatch: pyte
     s = summary(tmp_path / "out")
     assert code == 4 and "401" in s["decided_by"]["reason"] and s["deploy"]["polls"] == 1
     assert os.environ["ARGOCD_TOKEN"] not in json.dumps(s)
+
+
+def _s1_profile(tmp: Path, url: str) -> Path:
+    path = profile(tmp, url)
+    data = yaml.safe_load(path.read_text())
+    data["watch"]["observations"] = [{
+        "name": "s1_rate", "runbook": "002 §6.3 S1 spike: investigate, roll back if not recovered",
+        "source": {"promql": "s1_rate"}, "assert": {"below": 0.30},
+        "action": "investigate", "grace": "1s"}]
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_s1_breach_that_recovers_within_its_grace_is_not_rollback(tmp_path: Path, monkeypatch) -> None:
+    step = tmp_path / "step.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    with serve(prometheus(lambda n: 0.5 if 2 <= n < 4 else 0.1)) as url:  # 0.4 s of breach
+        code = watch("--target", str(_s1_profile(tmp_path, url)), "--for", "2s", "--every", "0.2s",
+                     "--report-dir", str(tmp_path / "out"))
+    s = summary(tmp_path / "out")
+    assert code == 0 and s["decision"] == "GO", s["decided_by"]
+    assert s["trackers"]["s1_rate"]["episodes"][0]["recovered"] is True
+    text = step.read_text()
+    assert text.startswith("### releasegate watch — standin: GO") and "| s1_rate | observation | GO |" in text
+
+
+def test_s1_breach_that_outlasts_its_grace_is_rollback_after_it(tmp_path: Path) -> None:
+    with serve(prometheus(lambda n: 0.5 if n >= 2 else 0.1)) as url:
+        code = watch("--target", str(_s1_profile(tmp_path, url)), "--for", "10s", "--every", "0.2s",
+                     "--report-dir", str(tmp_path / "out"))
+    s = summary(tmp_path / "out")
+    by = s["decided_by"]
+    assert code == 2 and s["decision"] == "ROLLBACK" and by["name"] == "s1_rate"
+    breach = s["trackers"]["s1_rate"]["episodes"][0]["start_t"]
+    assert by["t"] - breach >= 1.0 and by["cycle"] >= 7, by  # not before the 1 s grace ran out
+    assert "grace 1s" in by["reason"]
