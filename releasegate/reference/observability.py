@@ -164,7 +164,8 @@ def after_app(ctx: StackContext) -> None:
     ctx.facts["prometheus_url"] = server.url
     ctx.log(f"prometheus on {server.url} with {HISTORY_ROUNDS} scrapes of history "
             f"({time.perf_counter() - started:.1f}s)")
-    live = LiveTraffic(ctx.base_url, Plan(api_key, quiet=quiet, pilot=False), LIVE_INTERVAL_S).start()
+    every = float(os.environ.get("RG_TRAFFIC_INTERVAL_S", LIVE_INTERVAL_S))  # watch self-tests: 0.5
+    live = LiveTraffic(ctx.base_url, Plan(api_key, quiet=quiet, pilot=False), every).start()
     ctx.exit_stack.callback(live.stop)
 
 
