@@ -243,6 +243,15 @@ def cmd_stack_faults(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_stack_fault(ns: argparse.Namespace, extra: list[str]) -> int:
+    from releasegate.reference.faults import switch
+
+    profile = ns.target or str(Path(ns.report_dir or "reports") / "stack" / "reference-target.yaml")
+    on = switch(profile, ns.name, ns.state == "on")
+    _say(f"{ns.name} {ns.state}; faults on: {', '.join(on) or 'none'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="releasegate", description="Post-deploy acceptance checks from production "
                     "runbooks.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -278,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_stack_up)
     faults = stack_sub.add_parser("faults", help="list the fault names and what each breaks")
     faults.set_defaults(func=cmd_stack_faults)
+    fault = stack_sub.add_parser("fault", help="switch a fault of a running stack on or off",
+                                 description="Switch a live fault (one the app reads per request) "
+                                 "of the stack `releasegate stack up` runs, e.g. to watch a window "
+                                 "degrade: releasegate stack fault error_5xx_burst on")
+    fault.add_argument("name", metavar="NAME")
+    fault.add_argument("state", choices=("on", "off"))
+    fault.add_argument("--target", metavar="PROFILE", help="the running stack's profile (default: "
+                       "REPORT_DIR/stack/reference-target.yaml, as stack up writes it)")
+    report_dir(fault)
+    fault.set_defaults(func=cmd_stack_fault)
 
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "
@@ -294,9 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(run)
     plugin_options(run)
     run.set_defaults(func=cmd_run)
+
     from releasegate.gate.fleet_commands import add_commands
+    from releasegate.watch.command import add_parser as add_watch
 
     add_commands(sub, report_dir)
+    add_watch(sub)
     return parser
 
 

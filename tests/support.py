@@ -34,6 +34,10 @@ class SuiteRun:
         """check name (nodeid without the file) -> outcome."""
         return {c["id"].split("::", 1)[1]: c["outcome"] for c in self.summary["checks"]}
 
+    def messages(self) -> dict[str, str]:
+        """check name -> its one-line message, whatever the outcome."""
+        return {c["id"].split("::", 1)[1]: c["message"] for c in self.summary["checks"]}
+
     def failed(self) -> dict[str, str]:
         """check name -> message, for the checks that failed or errored."""
         return {c["id"].split("::", 1)[1]: c["message"] for c in self.summary["checks"]

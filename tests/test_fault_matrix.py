@@ -24,13 +24,16 @@ def test_fault_makes_exactly_the_expected_checks_fail(row: Row, tmp_path):
     for check, reason in row.failing.items():
         assert reason in failed[check], f"{check}: {failed[check]!r} lacks {reason!r}"
         assert "\n" not in failed[check]
+    outcomes = run.outcomes()
+    for check, reason in row.inconclusive.items():
+        assert outcomes.get(check) == "inconclusive", f"{check}: {outcomes.get(check)}"
+        assert reason in run.messages()[check], f"{check}: {run.messages()[check]!r} lacks {reason!r}"
     outputs = run.outputs()
     for planted in row.never_shown:
         assert planted not in outputs, f"{planted!r} reached an output"
     assert run.summary["verdict"] == row.verdict
     assert run.returncode == row.exit_code == run.summary["exit_code"]
     if not row.faults:
-        outcomes = run.outcomes()
         assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
 
 

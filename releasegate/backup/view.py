@@ -36,11 +36,26 @@ def _raise_setup(kind: str, message: str) -> None:
 
 class BackupView:
     def __init__(self, plan: BackupPlan, evidence: Evidence,
-                 record_fact: Callable[..., None] | None = None) -> None:
+                 record_fact: Callable[..., None] | None = None,
+                 record_note: Callable[[str], None] | None = None) -> None:
         self.plan = plan
         self.evidence = evidence
         self.target = plan.target
         self.record_fact = record_fact
+        self.record_note = record_note
+
+    def note_tolerance(self, kind: str, counts: dict[str, Any]) -> None:
+        """A GO against a live source within a tolerance still says what differed (issue 20)."""
+        within = counts.get("within_tolerance") or []
+        if not within:
+            return
+        self.evidence.note(within_tolerance=within)
+        if self.record_note is not None:
+            shown = "; ".join(within[:5]) + (f" (+{len(within) - 5} more)" if len(within) > 5
+                                             else "")
+            self.record_note(f"backup {kind} rehearsal passed against {counts.get('basis')}, "
+                             f"but {len(within)} differ(s): {shown} — record counts beside the "
+                             "backup (python -m releasegate.backup dump) for an exact basis")
 
     # --- backup files ---------------------------------------------------------------------------
 

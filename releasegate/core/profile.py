@@ -6,6 +6,7 @@ run with one line naming the key path or the variable instead of failing fifty c
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -198,14 +199,16 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
     return value
 
 
-def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
-                 validator: jsonschema.protocols.Validator) -> None:
-    """Use a reference's numeric/boolean reading wherever the schema rejects it as a string."""
-    for _ in range(len(typed) + 1):
-        wrong = [tuple(e.absolute_path) for e in validator.iter_errors(data) if e.validator == "type"]
-        fixable = [keys for keys in wrong if keys in typed]
+def _first_error(data: Any, typed: dict[tuple[Any, ...], Any],
+                 validator: jsonschema.protocols.Validator) -> jsonschema.ValidationError | None:
+    """The profile's most relevant schema error, after using a reference's numeric/boolean reading
+    wherever the schema rejects it as a string: one validation pass unless a reading was used."""
+    while True:
+        errors = list(validator.iter_errors(data))
+        fixable = {keys for keys in (tuple(e.absolute_path) for e in errors
+                                     if e.validator == "type") if keys in typed}
         if not fixable:
-            return
+            return jsonschema.exceptions.best_match(errors)
         for keys in fixable:
             parent = data
             for key in keys[:-1]:
@@ -275,16 +278,35 @@ def _collect_literal_secrets(node: Any, secrets: set[str], key: str = "") -> Non
             secrets.add(node)
 
 
+_LOADED: dict[tuple[str, str, frozenset[tuple[str, str]]], Target] = {}
+
+
 def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Target:
-    """Read, expand and validate a profile; raise ProfileError with one line on any problem."""
+    """Read, expand and validate a profile; raise ProfileError with one line on any problem.
+
+    `releasegate run` checks the profile before pytest starts and the plugin loads it again in
+    the same process: a second load of the same text under the same environment is a copy of
+    the first (validation is most of a one-area run's own start-up, benches/README.md)."""
     profile_path = Path(path)
     try:
-        raw = yaml.load(profile_path.read_text(), Loader=_SafeLoader)
+        text = profile_path.read_text()
     except FileNotFoundError:
         raise ProfileError(f"target profile {profile_path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ProfileError(f"target profile {profile_path} cannot be read: {why}") from None
+    environ = os.environ if env is None else env
+    key = (str(profile_path.resolve()), text, frozenset(environ.items()))
+    if key not in _LOADED:
+        _LOADED[key] = _load(profile_path, text, environ)
+    loaded = _LOADED[key]
+    return Target(path=profile_path, data=copy.deepcopy(loaded.data), secrets=loaded.secrets,
+                  env=dict(loaded.env))
+
+
+def _load(profile_path: Path, text: str, environ: Mapping[str, str]) -> Target:
+    try:
+        raw = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -296,13 +318,12 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     typed: dict[tuple[Any, ...], Any] = {}
     used: dict[str, str] = {}
     try:
-        data = expand(raw, os.environ if env is None else env, secrets, typed, used=used)
+        data = expand(raw, environ, secrets, typed, used=used)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
     _collect_literal_secrets(data, secrets)
     validator = schema_validator("profile.schema.json")
-    _apply_typed(data, typed, validator)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = _first_error(data, typed, validator)
     if error is not None:
         # The offending value may have come from a ${VAR}: mask it like every other output.
         detail = Redactor(secrets).text(_describe(error))

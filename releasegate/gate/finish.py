@@ -37,6 +37,7 @@ class ResultCollector:
             return
         run = self.run
         run.facts.update(data.get("facts", {}))
+        run.notes += [n for n in data.get("notes", []) if n not in run.notes]
         result = run.results.get(report.nodeid)
         if result is None:
             result = CheckResult(report.nodeid, CheckMeta(**data["meta"]))

@@ -134,10 +134,11 @@ def start(root: Path, target: str, history: str, *, omit_rules: Iterable[str] = 
     data = home / "data"
     data.mkdir(parents=True, exist_ok=True)
     (home / "history.om").write_text(history)
+    samples = any(line and not line.startswith("#") for line in history.splitlines())
     made = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
                            str(home / "history.om"), str(data)],
-                          capture_output=True, text=True, timeout=60)
-    if made.returncode != 0:
+                          capture_output=True, text=True, timeout=60) if samples else None
+    if made is not None and made.returncode != 0:
         raise ServerUnavailable(f"promtool could not backfill the history: {made.stderr.strip()[-300:]}")
     (home / "rules.yml").write_text(yaml.safe_dump(rules_file(omit_rules), sort_keys=False))
     (home / "prometheus.yml").write_text(yaml.safe_dump({

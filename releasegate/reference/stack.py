@@ -168,7 +168,7 @@ def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = 
                             build_id=BUILD_ID, faults=frozenset(names))
         ctx = StackContext(root=root, provider=provider, postgres=postgres, redis=redis_server,
                            dsn=dsn, faults=frozenset(names), exit_stack=stack, log=log,
-                           facts={"settings": settings})
+                           facts={"settings": settings, "parts": [p.name for p in chosen]})
         for part in chosen:
             if part.before_app is not None:
                 part.before_app(ctx)

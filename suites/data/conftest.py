@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from releasegate.core.errors import CheckFailed
 from releasegate.core.evidence import Evidence
 from releasegate.core.profile import Target
+from releasegate.gate.stash import state
 from releasegate.postgres.session import PgSession
 from releasegate.postgres.view import DataView, session_for
 
@@ -42,3 +44,12 @@ def db(pg_session: PgSession, evidence: Evidence) -> DataView:
                           cause=ex.key)
     pg_session.write_privileges()  # once per run, before anything else is asked
     return view
+
+
+@pytest.fixture(scope="session")
+def previous_summary(request: pytest.FixtureRequest) -> Path | None:
+    """The summary.json the previous run left in this run's report directory (replaced only
+    when this run ends): the baseline of checks that judge a change, such as 000 §5.3's drop."""
+    run = state(request.config)
+    path = run.report_dir / "summary.json" if run else None
+    return path if path and path.is_file() else None

@@ -390,3 +390,27 @@ def test_a_profile_mistake_the_schema_cannot_see_is_one_line_at_load(tmp_path, s
     message = profile_error(write(tmp_path, {"name": "unit", **section}))
     assert expected in message, message
 
+
+
+# --- one validation per process ---------------------------------------------------------------
+
+
+def test_a_second_load_reuses_the_first_validation_but_not_its_data(tmp_path, monkeypatch):
+    """`releasegate run` and the plugin load the same profile in one process: validated once;
+    each caller still gets its own copy, and a changed file or variable is validated again."""
+    from releasegate.core import profile
+
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_BASE}"}})
+    calls: list[Path] = []
+    real = profile._load
+    monkeypatch.setattr(profile, "_load", lambda p, *a: calls.append(p) or real(p, *a))
+    first = load_target(path, env={"RG_BASE": BASE})
+    second = load_target(path, env={"RG_BASE": BASE})
+    assert len(calls) == 1
+    assert second.data == first.data and second.data is not first.data
+    second.data["health"]["base_url"] = "changed"
+    assert load_target(path, env={"RG_BASE": BASE}).data["health"]["base_url"] == BASE
+    load_target(path, env={"RG_BASE": "http://127.0.0.1:10"})
+    path.write_text(path.read_text() + "# edited\n")
+    load_target(path, env={"RG_BASE": BASE})
+    assert len(calls) == 3

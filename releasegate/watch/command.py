@@ -1,0 +1,167 @@
+"""``releasegate watch``: the observation window from the command line.
+
+    releasegate watch --target P --for 60m --every 5m [-m MARKERS] [--resume]
+
+Exit codes are the run's: 0 GO (only at the end of a complete window), 1 ROLLBACK decided by
+readiness, 2 ROLLBACK, 3 INVESTIGATE (a breach still open), 4 INCONCLUSIVE (no data, too few
+samples, a source that stopped answering, or a window cut short by Ctrl-C / SIGTERM); 64 when
+it cannot start. Outputs, rewritten every cycle in --report-dir: summary.json (the state
+--resume continues from), cycles.jsonl (every cycle's values), report.html, step-summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_UNUSABLE = 64
+DESCRIPTION = ("Repeat the selected checks and the profile's watch.observations every interval "
+               "over the window and decide GO / INVESTIGATE / ROLLBACK with Argo Rollouts' "
+               "limits and 002 §6.3's grace clocks. A ROLLBACK stops the watch at once; GO comes "
+               "only at the end of a complete window. See docs/watch.md.")
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``watch`` to the command line's subcommands."""
+    p = sub.add_parser("watch", help="watch a deploy over a window and decide",
+                       description=DESCRIPTION)
+    p.add_argument("--target", metavar="PROFILE", help="target profile (default: $RELEASEGATE_TARGET)")
+    p.add_argument("--for", dest="window", metavar="DURATION",
+                   help="the window, e.g. 60m, 1d, 30s (default: watch.for, else 60m)")
+    p.add_argument("--every", metavar="DURATION",
+                   help="the interval, e.g. 5m, 0.2s (default: watch.every, else 5m)")
+    p.add_argument("-m", metavar="EXPR", help="which checks repeat: health, rollback or both "
+                   "(default: both)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the window in --report-dir/summary.json (after a kill)")
+    p.add_argument("--report-dir", metavar="DIR", help="where the outputs go (default: reports/)")
+    p.add_argument("--quiet", action="store_true", help="no line per cycle on stderr")
+    p.set_defaults(func=cmd_watch)
+    return p
+
+
+def _say(message: str) -> None:
+    print(f"releasegate: {message}", file=sys.stderr, flush=True)
+
+
+class Outputs:
+    """Writes the window's outputs after every cycle, masked with the profile's secrets."""
+
+    def __init__(self, out: Path, target: Any, quiet: bool, written: int = 0) -> None:
+        self.out, self.quiet, self.written = out, quiet, written
+        self.redact = target.redactor().text
+        out.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, st: Any) -> None:
+        from releasegate.watch.report import html_report, step_summary, verdict_line
+        from releasegate.watch.window import write_json
+
+        new = [c for c in st.cycles if c["cycle"] >= self.written]
+        if new:
+            with open(self.out / "cycles.jsonl", "a", encoding="utf-8") as fh:
+                for row in new:
+                    fh.write(self.redact(json.dumps(row, default=str)) + "\n")
+            self.written = new[-1]["cycle"] + 1
+        final = st.decision is not None
+        write_json(self.out / "summary.json", json.loads(self.redact(json.dumps(st.to_dict(), default=str))))
+        self._text("report.html", html_report(st, final=final))
+        self._text("step-summary.md", step_summary(st))
+        if final and os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+                fh.write(self.redact(step_summary(st)))
+        if not self.quiet and new:
+            row = new[-1]
+            bad = {n: p for n, p in row["phases"].items() if p != "Successful"}
+            _say(f"cycle {row['cycle'] + 1}/{st.slots} at +{row['t']:g}s: " + (
+                ", ".join(f"{n} {p}" for n, p in bad.items()) if bad else "all held"))
+        if final:
+            _say(self.redact(verdict_line(st)) + f" (exit {st.exit_code}); report {self.out / 'report.html'}")
+
+    def _text(self, name: str, text: str) -> None:
+        tmp = self.out / (name + ".tmp")
+        tmp.write_text(self.redact(text), encoding="utf-8")
+        os.replace(tmp, self.out / name)
+
+
+def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
+    from releasegate.core.errors import ProfileError
+    from releasegate.core.profile import load_target
+    from releasegate.watch.checks import opened
+    from releasegate.watch.spec import read_spec
+    from releasegate.watch.window import Window, WindowState, new_state
+
+    path = ns.target or os.environ.get("RELEASEGATE_TARGET")
+    if not path:
+        _say("no target profile: pass --target PROFILE or set RELEASEGATE_TARGET")
+        return EXIT_UNUSABLE
+    try:
+        target = load_target(path)
+        spec = read_spec(target.section("watch"), window=ns.window, every=ns.every)
+    except (ProfileError, ValueError) as exc:
+        _say(str(exc))
+        return EXIT_UNUSABLE
+    out = Path(ns.report_dir or "reports")
+    state: WindowState | None = None
+    if ns.resume:
+        try:
+            state = WindowState.from_dict(json.loads((out / "summary.json").read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _say(f"--resume: cannot read {out / 'summary.json'}: {exc}")
+            return EXIT_UNUSABLE
+        if state.target != target.name:
+            _say(f"--resume: {out / 'summary.json'} is a window of {state.target}, not {target.name}")
+            return EXIT_UNUSABLE
+        if state.complete or state.stopped_early:
+            _say(f"--resume: that window already ended: {state.decision}")
+            return int(state.exit_code or 0)
+        state.resumed += 1
+        state.interrupted, state.decision, state.decided_by = False, None, None
+        markers = state.markers
+    else:
+        markers = ns.m
+    with opened(target, markers) as checks:
+        if state is None:
+            deploy = _deploy(target, spec, ns.quiet)
+            state = new_state(target, spec, checks, markers, time.time())
+            if deploy is not None:
+                state.deploy = deploy
+                if not deploy["settled"]:
+                    return _unsettled(state, Outputs(out, target, ns.quiet), deploy)
+        outputs = Outputs(out, target, ns.quiet, written=state.cycles_done)
+        if not ns.quiet:
+            _say(f"watching {target.name}: {state.slots} cycles every {state.every_s:g}s; "
+                 f"report {out / 'report.html'}")
+        Window(target, spec, checks, state, on_cycle=outputs).run()
+    return int(state.exit_code if state.exit_code is not None else 4)
+
+
+def _deploy(target: Any, spec: Any, quiet: bool) -> dict[str, Any] | None:
+    if not spec.deploy:
+        return None
+    from releasegate.watch.argocd import wait_settled
+
+    settle = wait_settled(target, spec.deploy, log=(lambda _: None) if quiet else _say)
+    return {"settled": settle.settled, "broken": settle.broken, "refused": settle.refused,
+            "summary": settle.summary,
+            "polls": settle.polls, "waited_s": settle.waited_s,
+            "application": spec.deploy["argocd"]["application"]}
+
+
+def _unsettled(state: Any, outputs: Outputs, deploy: dict[str, Any]) -> int:
+    """003 §4.2: nothing is judged on a deploy that did not settle. Degraded, Missing or a failed
+    sync is a ROLLBACK; still progressing when the wait ran out, or Argo CD refusing the read
+    (token, project, name), is INCONCLUSIVE."""
+    from releasegate.watch.judge import ROLLBACK, UNDECIDED
+
+    state.decision = ROLLBACK if deploy["broken"] else UNDECIDED
+    what = "broke" if deploy["broken"] else ("could not be read" if deploy["refused"] else
+                                             f"did not settle within {deploy['waited_s']:g}s")
+    state.decided_by = {"name": "deploy", "reason": f"Argo CD application {deploy['application']} "
+                        f"{what}: {deploy['summary']} (003 §4.2)"}
+    outputs(state)
+    return int(state.exit_code or 4)
