@@ -15,10 +15,11 @@ from typing import Any
 from releasegate.fleet.compare import compare, lines, past_runs
 from releasegate.fleet.merge import merge, read_summary, summary_files
 from releasegate.fleet.spec import fleet_of_profiles, load_fleet
+from releasegate.gate.exitcodes import EXIT_INTERRUPTED
 from releasegate.gate.fleet import RunOne, run_fleet
 from releasegate.gate.fleet_outputs import publish_fleet
 from releasegate.gate.fleet_report import FLEET_STYLE, comparison_html, fleet_markdown
-from releasegate.gate.outputs import step_summary
+from releasegate.gate.outputs import step_summary, write_no_verdict
 
 Say = Callable[[str], None]
 
@@ -41,8 +42,14 @@ def run(ns: argparse.Namespace, extra: list[str], run_one: RunOne, say: Say,
 
         raise ProfileError("--fleet and --target: give the targets in the fleet file, or only "
                            "--target profiles")
-    return run_fleet(fleet, Path(ns.report_dir or "reports"), extra, run_one, say,
-                     baseline=baseline, baseline_path=ns.baseline or "")
+    report_dir = Path(ns.report_dir or "reports")
+    try:
+        return run_fleet(fleet, report_dir, extra, run_one, say, baseline=baseline,
+                         baseline_path=ns.baseline or "")
+    except KeyboardInterrupt:  # every target's run was stopped; the fleet's reports say so
+        write_no_verdict(report_dir, target=fleet.name, reason="interrupted before the fleet's "
+                         "verdict was reached", exit_code=EXIT_INTERRUPTED)
+        raise
 
 
 def one(target: str, report_dir: str | None, extra: list[str], run_one: RunOne,
