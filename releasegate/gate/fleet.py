@@ -31,7 +31,13 @@ import releasegate
 from releasegate.core.errors import ProfileError
 from releasegate.fleet.compare import baseline_files
 from releasegate.fleet.merge import merge, read_summary
-from releasegate.fleet.spec import Fleet, FleetTarget, private_dir, write_profiles
+from releasegate.fleet.spec import (
+    Fleet,
+    FleetTarget,
+    private_dir,
+    remove_profiles,
+    write_profiles,
+)
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_SOFTWARE
 from releasegate.gate.fleet_outputs import publish_fleet
 
@@ -195,6 +201,7 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
     """Run every target, merge, publish the fleet's outputs; the fleet's exit code."""
     workers, extra = split_workers(extra)
     private = private_dir()
+    profiles: dict[str, Path] = {}
     try:
         profiles = write_profiles(fleet, private)
         started = time.time()
@@ -207,6 +214,7 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
                             run_one, log, warm=lambda: warm_up(run_one, first, extra),
                             baselines=baselines)
     finally:
+        remove_profiles(profiles)
         shutil.rmtree(private, ignore_errors=True)
     summaries = []
     for t in fleet.targets:

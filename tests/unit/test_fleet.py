@@ -4,7 +4,6 @@ run, the fleet's report, JUnit and history — from summaries as one-target runs
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -72,6 +71,7 @@ def test_a_fleet_file_merges_defaults_profile_and_overrides_into_each_target(tmp
     assert us.data["health"]["base_url"] == "${US_URL:-http://b:2}"  # expanded per target, later
     paths = write_profiles(fleet, tmp_path / "private")
     assert yaml.safe_load(paths["us"].read_text())["environment"] == "staging"
+    assert paths["us"].parent == tmp_path  # beside its profile: relative paths resolve as before
 
 
 @pytest.mark.parametrize(("content", "needle"), [
@@ -218,19 +218,16 @@ def test_a_hundred_targets_merge_fast_into_a_report_under_5_mb():
     assert len(page.encode()) < 5_000_000 and len(fleet["targets"]) == 100
 
 
-def test_write_profiles_keeps_literal_credentials_out_of_the_report_dir(tmp_path):
+def test_write_profiles_are_private_and_removed(tmp_path):
+    from releasegate.fleet.spec import remove_profiles
+
     (tmp_path / "fleet.yaml").write_text(yaml.safe_dump({"targets": [
         {"name": "a", "health": {"base_url": "http://a:1", "headers": {"Authorization": "Bearer s3cret"}}}]}))
-    from releasegate.fleet.spec import private_dir
-
-    private = private_dir()
-    try:
-        paths = write_profiles(load_fleet(tmp_path / "fleet.yaml"), private)
-        assert Path(paths["a"]).parent == private and oct(private.stat().st_mode)[-3:] == "700"
-    finally:
-        import shutil
-
-        shutil.rmtree(private)
+    paths = write_profiles(load_fleet(tmp_path / "fleet.yaml"), tmp_path / "fallback")
+    assert paths["a"].parent == tmp_path and paths["a"].name.startswith(".releasegate-fleet-")
+    assert oct(paths["a"].stat().st_mode)[-3:] == "600"
+    remove_profiles(paths)
+    assert not paths["a"].exists()
 
 
 # --- the command line ------------------------------------------------------------------------------
