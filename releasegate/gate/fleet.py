@@ -122,7 +122,9 @@ def _child(run_one: RunOne, target: FleetTarget, profile: Path, out: Path,
     log = os.open(out / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    args = [*extra, *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
+    # no pytest cache: targets running at once would overwrite each other's --lf record
+    args = [*extra, "-p", "no:cacheprovider",
+            *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
     return run_one(profile, str(out), args)
 
 

@@ -28,6 +28,10 @@ FLEET_STYLE = """
 """
 
 
+def _n(count: int) -> str:
+    return f"{count} target{'s' if count != 1 else ''}"
+
+
 def anchor(target: str, n: int | None = None) -> str:
     base = "t-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in target)
     return base if n is None else f"{base}-c{n}"
@@ -164,7 +168,7 @@ def target_html(t: Mapping[str, Any]) -> str:
 def fleet_html(summary: Mapping[str, Any], comparison: Mapping[str, Any] | None = None) -> str:
     counts = "".join(f"<li><b>{n}</b> {escape(v)}</li>" for v, n in summary["counts"].items() if n)
     waves = "".join(f'<li>wave <b>{escape(w["name"])}</b>: <span class="rg-v {_css(w["verdict"])}">'
-                    f'{escape(w["verdict"])}</span> ({len(w["targets"])} targets)</li>'
+                    f'{escape(w["verdict"])}</span> ({_n(len(w["targets"]))})</li>'
                     for w in summary.get("waves", []))
     banner = (f'<div class="rg-banner {summary["verdict"]}" id="rg-verdict"><div class="rg-verdict-word">'
               f'{escape(summary["verdict"])}<small>exit {summary["exit_code"]} · fleet '
@@ -193,7 +197,7 @@ def fleet_markdown(summary: Mapping[str, Any], comparison: Mapping[str, Any] | N
                   for i in t["fixed"]]
         lines.append("")
     for w in summary.get("waves", []):
-        lines.append(f"- wave **{_md(w['name'])}**: {w['verdict']} ({len(w['targets'])} targets)")
+        lines.append(f"- wave **{_md(w['name'])}**: {w['verdict']} ({_n(len(w['targets']))})")
     areas = summary["areas"]
     lines += ["", "| target | verdict | " + " | ".join(_md(a) for a in areas) + " |",
               "|---|---|" + "---|" * len(areas)]
