@@ -27,7 +27,6 @@ from releasegate.core.profile import load_target
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.outputs import write_no_verdict
 from releasegate.gate.results import AREAS
-from releasegate.gate.stash import state
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
@@ -101,6 +100,8 @@ def _wants_xdist(extra: Sequence[str]) -> bool:
 def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str]) -> int:
     """Run the suites in-process with releasegate's report defaults; return the exit code."""
     import pytest
+
+    from releasegate.gate.stash import state  # pytest: loaded only by the commands that run it
 
     class Outcome:
         """Whether the run reached a verdict, read before pytest forgets its config."""
