@@ -82,13 +82,17 @@ def test_a_fleet_file_merges_defaults_profile_and_overrides_into_each_target(tmp
     ({"targets": [{"name": "a", "helth": {}}]}, "target 'a': (top level): unknown key 'helth'"),
     ({"targets": [{"name": "a", "health": {"base_url": "${NOPE_UNSET_VAR}"}}]},
      "environment variable NOPE_UNSET_VAR is not set"),
+    ({"targets": [{"name": "bad name", "health": {"headers": {"Authorization": "Bearer s3cret"}}}]},
+     "targets.0.name: 'bad name' does not match"),
+    ({"targets": [{"profile": 7, "health": {"headers": {"Authorization": "Bearer s3cret"}}}]},
+     "targets.0"),
 ])
 def test_a_bad_fleet_file_is_one_line(tmp_path, content, needle):
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump(content))
     with pytest.raises(ProfileError) as err:
         write_profiles(load_fleet(path), tmp_path / "private")
-    assert needle in str(err.value) and "\n" not in str(err.value)
+    assert needle in str(err.value) and "\n" not in str(err.value) and "s3cret" not in str(err.value)
 
 
 @pytest.mark.parametrize(("args", "workers", "rest"), [
