@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from releasegate.core.errors import ProfileError
+from releasegate.core.evidence import excerpt
 
 POLICY = ("any ROLLBACK → ROLLBACK; else any INVESTIGATE, NOT CHECKED or NO VERDICT → INVESTIGATE; "
           "else GO — per wave when waves are named, the fleet takes the worst wave")
@@ -124,7 +125,8 @@ def _why(entries: Sequence[Mapping[str, Any]]) -> str:
         return f"all {len(entries)} target{'s' if len(entries) != 1 else ''} GO"
     rank = {"ROLLBACK": 0, "INVESTIGATE": 1, NOT_CHECKED: 2, NO_VERDICT: 3}
     bad.sort(key=lambda e: rank.get(e["fleet_verdict"], 4))
-    parts = [f"{e['target']} {e['fleet_verdict']}: {str(e.get('reason') or '')[:200]}" for e in bad]
+    parts = [f"{e['target']} {e['fleet_verdict']}: {excerpt(str(e.get('reason') or ''), 200)}"
+             for e in bad]
     return f"{len(bad)} of {len(entries)} targets not GO — " + "; ".join(parts)
 
 

@@ -207,9 +207,16 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
     try:
         profiles = write_profiles(fleet, private)
         started = time.time()
-        report_dir.mkdir(parents=True, exist_ok=True)  # each target's last reports stay until
-        # its child replaces them: its previous summary.json is what 000 §5.3's drop compares with
+        report_dir.mkdir(parents=True, exist_ok=True)
         baselines = baseline_files(baseline or [], private / "baselines")
+        for t in fleet.targets:  # a target's last summary.json: its baseline when none is given
+            # (000 §5.3's drop), and out of the way, so a child that dies cannot leave it as if new
+            last = report_dir / "targets" / t.slug / "summary.json"
+            if last.is_file():
+                kept = private / "previous" / f"{t.slug}.json"
+                kept.parent.mkdir(exist_ok=True)
+                os.replace(last, kept)
+                baselines.setdefault(t.name, kept)
         log(f"fleet {fleet.name}: {len(fleet.targets)} targets, {workers} at a time")
         first = profiles[fleet.targets[0].name]
         codes = run_targets(fleet, profiles, report_dir, extra, min(workers, len(fleet.targets)),
