@@ -4,6 +4,7 @@ run, the fleet's report, JUnit and history — from summaries as one-target runs
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -287,3 +288,24 @@ def test_a_bad_fleet_or_missing_summary_is_one_line_and_exit_64(tmp_path, cli, c
     assert capsys.readouterr().err.strip() == f"releasegate: {tmp_path / 'nothing'} does not exist"
     assert cli(["run", f"--target={tmp_path / 'fleet.yaml'}", f"--baseline={tmp_path / 'none'}",
                 f"--report-dir={tmp_path / 'r'}"]) == 64
+
+
+def test_a_slow_target_holds_only_its_own_worker(tmp_path):
+    """The scheduler: with 2 workers, three quick targets all finish while a slow one runs."""
+    import time
+
+    from releasegate.fleet.spec import Fleet, FleetTarget
+    from releasegate.gate.fleet import run_targets
+
+    targets = tuple(FleetTarget(n, {"name": n}) for n in ("slow", "a", "b", "c"))
+    done: list[str] = []
+
+    def run_one(profile: Path, out: str, extra: list[str]) -> int:
+        time.sleep(1.5 if profile.name == "slow" else 0.05)
+        return 4 if profile.name == "c" else 0
+
+    codes = run_targets(Fleet("f", targets), {t.name: tmp_path / t.name for t in targets}, tmp_path,
+                        [], 2, run_one, lambda line: done.append(line.split(":")[0]))
+    assert codes == {"slow": 0, "a": 0, "b": 0, "c": 4}
+    assert done[-1] == "slow"  # a, b and c went through the other worker meanwhile
+    assert (tmp_path / "targets" / "c" / "output.txt").is_file()  # each child's own output
