@@ -309,3 +309,12 @@ def test_a_slow_target_holds_only_its_own_worker(tmp_path):
     assert codes == {"slow": 0, "a": 0, "b": 0, "c": 4}
     assert done[-1] == "slow"  # a, b and c went through the other worker meanwhile
     assert (tmp_path / "targets" / "c" / "output.txt").is_file()  # each child's own output
+
+
+def test_the_example_fleet_loads():
+    fleet = load_fleet(Path(__file__).resolve().parents[2] / "fixtures" / "fleets" / "hunter-rollout.yaml")
+    assert [(t.name, t.wave) for t in fleet.targets] == [
+        ("staging", "staging"), ("prod-eu", "canary"), ("prod-us", "everywhere")]
+    us = fleet.targets[2].data
+    assert us["health"]["base_url"] == "${HUNTER_PROD_US_URL}" and us["environment"] == "production"
+    assert us["health"]["headers"] == {"Authorization": "Bearer ${HUNTER_PROBE_TOKEN}"}  # its profile's
