@@ -40,10 +40,12 @@ ROWS: list[Row] = [
         "test_endpoint_body_matches_schema[health]": "/v1/health returned 404, expected 200",
     }, markers="readapi", parts=PARTS),
     Row("readapi_schema_drift", 2, "ROLLBACK", {
-        "test_endpoint_body_matches_schema[fixtures]": "fixtures.schema.json at items/",
-        "test_endpoint_body_matches_schema[fixtures_by_date]": "'kickoff_utc' is a required property",
+        "test_endpoint_body_matches_schema[fixtures]": "reference/readapi/fixtures.schema.json at items/",
+        "test_endpoint_body_matches_schema[fixtures_by_date]": "item 0 does not match schemas/readapi/"
+                                                               "fixtures.item.schema.json at (top level): "
+                                                               "'date_utc' is a required property",
         "test_filters_are_honoured[fixtures_by_date]": "returned items outside the filter: item 0 has no "
-                                                       "kickoff_utc",
+                                                       "date_utc",
     }, markers="readapi", parts=PARTS),
     Row("readapi_limit_ignored", 4, "INVESTIGATE", {
         "test_limit_is_honoured[fixtures]": "returned 171 items for limit=5: the limit is ignored",
@@ -52,7 +54,7 @@ ROWS: list[Row] = [
     }, markers="readapi", parts=PARTS),
     Row("readapi_filter_ignored", 2, "ROLLBACK", {
         "test_filters_are_honoured[fixtures]": "item 1 has league_id='2' (asked league_id='1')",
-        "test_filters_are_honoured[fixtures_by_date]": "has kickoff_utc='2025-08-01T19:00:00+00:00' (asked "
+        "test_filters_are_honoured[fixtures_by_date]": "has date_utc='2025-08-01T19:00:00+00:00' (asked "
                                                        "date starting with '2025-08-02')",
         "test_filters_are_honoured[teams]": "item 1 has name='Team 2' (asked search containing 'Team 1')",
         "test_filters_are_honoured[injuries]": "item 1 has league_id='2' (asked league_id='1')",
