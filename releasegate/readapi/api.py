@@ -48,6 +48,13 @@ def query(path: str, params: Mapping[str, Any] | None) -> str:
     return f"{path}{'&' if '?' in path else '?'}{urlencode(text)}"
 
 
+def forwarding_claim(header: str, address: str) -> dict[str, str]:
+    """``header`` claiming the request was forwarded for ``address`` (RFC 7239 quotes IPv6)."""
+    if header.lower() == "forwarded":
+        return {header: f'for="[{address}]"' if ":" in address else f"for={address}"}
+    return {header: address}
+
+
 def basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
@@ -168,6 +175,15 @@ class ReadApi:
         cfg.setdefault("listed_address", self.source)
         cfg.setdefault("refused_status", [403])
         return cfg
+
+    def trusted_address(self) -> str:
+        """The address a forged forwarding header claims: the allowlisted one when an allowlist is
+        configured, else loopback (what a service most often trusts as "internal")."""
+        if self.cfg.get("allowlist"):
+            listed = self.allowlist().get("listed_address")
+            if listed:
+                return str(listed)
+        return "127.0.0.1"
 
     def protected_path(self) -> str | None:
         """Where the access-control checks knock: auth.path, else the first endpoint but health."""

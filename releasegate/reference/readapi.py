@@ -57,6 +57,8 @@ FAULTS = (
     Fault("readapi_allowlist_off", "READ_API_IP_ALLOWLIST is not enforced", "000 §3.3"),
     Fault("readapi_allowlist_xff_bypass", "X-Forwarded-For is trusted from any client: a spoofed "
           "header passes the allowlist", "000 §3.3"),
+    Fault("readapi_forwarded_skips_auth", "a request whose X-Forwarded-For, X-Real-IP or Forwarded claims an "
+          "allowlisted or loopback address is let in without credentials", "000 §3.3"),
     Fault("sse_wrong_event", "the streams send system-status / live-score-update instead of "
           "system_status / live_score_update", "000 §3.2"),
     Fault("sse_stalls", "after the first event the streams send nothing, not even keep-alives",
@@ -78,6 +80,14 @@ def _basic_ok(header: str, password: str, any_password: bool) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return hmac.compare_digest(user, USER) and (any_password or hmac.compare_digest(given, password))
+
+
+def _claims_internal(request: Request) -> bool:
+    """The fault's shortcut: "forwarded for an internal address" taken as already authenticated."""
+    claimed = [request.headers.get("x-forwarded-for", "").split(",")[0].strip(),
+               request.headers.get("x-real-ip", "").strip(),
+               request.headers.get("forwarded", "").partition("for=")[2].split(";")[0].strip('"[] ')]
+    return any(c and (c in ALLOWLIST or c.startswith("127.")) for c in claimed)
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -108,6 +118,8 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
         if "readapi_allowlist_off" not in faults and client not in ALLOWLIST:
             return JSONResponse({"detail": f"{client} is not on READ_API_IP_ALLOWLIST"}, 403)
         if "readapi_auth_disabled" in faults:
+            return None
+        if "readapi_forwarded_skips_auth" in faults and _claims_internal(request):
             return None
         if _basic_ok(request.headers.get("authorization", ""), password,
                      "readapi_any_password" in faults):

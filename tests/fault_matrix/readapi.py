@@ -9,6 +9,7 @@ AUTHENTICATED = ("quota", "fixtures", "fixtures_by_date", "standings", "teams", 
 LIMITED = ("fixtures", "teams", "injuries")
 FILTERED = ("fixtures", "fixtures_by_date", "teams", "injuries")
 STREAMS = ("system_status", "live_scores")
+FORWARDING = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 EVENTS = {"system_status": "system_status", "live_scores": "live_score_update"}
 
 
@@ -73,6 +74,8 @@ ROWS: list[Row] = [
         "test_no_credentials_get_401_with_basic_challenge": "/v1/quota returned 200, expected 401 (anyone",
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
                                           "accepted",
+        **each("test_forwarding_header_without_credentials_gets_401", FORWARDING,
+               "/v1/quota returned 200, expected 401"),
     }, markers="readapi", parts=PARTS),
     Row("readapi_any_password", 2, "ROLLBACK", {
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
@@ -93,6 +96,11 @@ ROWS: list[Row] = [
     Row("readapi_allowlist_xff_bypass", 2, "ROLLBACK", {
         "test_allowlist_ignores_spoofed_forwarded_for": "claiming 127.0.0.2 in X-Forwarded-For, X-Real-IP, "
                                                         "Forwarded answered 200, expected 403",
+    }, markers="readapi", parts=PARTS),
+    Row("readapi_forwarded_skips_auth", 2, "ROLLBACK", {
+        f"test_forwarding_header_without_credentials_gets_401[{h}]": f"/v1/quota returned 200, expected 401 "
+                                                                     f"({h}: {v} without credentials"
+        for h, v in zip(FORWARDING, ("127.0.0.2", "127.0.0.2", "for=127.0.0.2"), strict=True)
     }, markers="readapi", parts=PARTS),
     Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS),
     Row("sse_stalls", 4, "INVESTIGATE", {
