@@ -8,6 +8,7 @@ run with one line naming the key (exit 64) instead of failing checks as if the t
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -83,14 +84,19 @@ def _dsn(where: str, dsn: str) -> Iterator[str]:
 
 def _schema_files(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
     read_api = data.get("read_api") or {}
-    named = [(f"read_api.{kind}.{name}.schema", cfg.get("schema"))
+    named = [(f"read_api.{kind}.{name}.{key}", cfg.get(key))
              for kind in ("endpoints", "streams")
-             for name, cfg in (read_api.get(kind) or {}).items() if isinstance(cfg, Mapping)]
+             for name, cfg in (read_api.get(kind) or {}).items() if isinstance(cfg, Mapping)
+             for key in ("schema", "item_schema")]
     named += [(f"mcp.calls[{i}].schema", call.get("schema"))
               for i, call in enumerate((data.get("mcp") or {}).get("calls") or [])
               if isinstance(call, Mapping)]
     for where, name in named:
-        if name and not (schemas / str(name)).is_file():
+        if name == "openapi" and where.startswith("read_api.endpoints."):
+            if importlib.util.find_spec("openapi_core") is None:
+                yield (f"{where}: schema: openapi needs openapi-core: pip install "
+                       "'releasegate[openapi]'")
+        elif name and not (schemas / str(name)).is_file():
             yield (f"{where}: schemas/{name} does not exist (name a file under schemas/, "
                    "e.g. readapi/quota.schema.json)")
 

@@ -105,7 +105,7 @@ class Fetch:
         """Fail the check with the transport reason when there was no HTTP response."""
         __tracebackhide__ = True
         if self.error:
-            raise CheckFailed(f"{self.label}: {self.error}", cause=self.key)
+            raise CheckFailed(f"{self.label}: {self.error}", cause=self.key, kind="no_answer")
         return self
 
     def expect_status(self, *codes: int, why: str = "", html_ok: bool = False) -> Fetch:
@@ -122,11 +122,11 @@ class Fetch:
             raise CheckFailed(
                 f"{self.label} returned {self.status_text()}, expected {wanted}"
                 + (f" ({why})" if why else "") + (f"; body: {detail}" if detail else ""),
-                cause=self.key)
+                cause=self.key, kind="wrong_status")
         if self.is_html and not html_ok and self.status is not None and 200 <= self.status < 300:
             raise CheckFailed(f"{self.label} answered {self.status_text()}, expected the service's "
                               f"own {wanted}: a login page or proxy stands in front of the service",
-                              cause=self.key)
+                              cause=self.key, kind="wrong_body")
         return self
 
     def json(self) -> Any:
@@ -149,7 +149,7 @@ class Fetch:
                 except ValueError as exc:
                     self._json_error = f"body is not valid JSON ({exc.msg} at char {exc.pos})"
         if self._json_error:
-            raise CheckFailed(f"{self.label}: {self._json_error}", cause=self.key)
+            raise CheckFailed(f"{self.label}: {self._json_error}", cause=self.key, kind="wrong_body")
         return self._json
 
 

@@ -25,8 +25,12 @@ from releasegate.core.evidence import Evidence
 from releasegate.core.paths import SCHEMAS
 from releasegate.core.profile import Target, require_section
 from releasegate.core.redact import Redactor
+from releasegate.core.schema_check import expect_matches_schema
 from releasegate.http.client import Fetch, HttpTarget
 from releasegate.http.sse import Reading, read_stream
+from releasegate.readapi.bodies import items_at
+from releasegate.readapi.openapi import DEFAULT_PATH as OPENAPI_PATH
+from releasegate.readapi.openapi import OPENAPI, OpenApiContract
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WRONG_PASSWORD = "releasegate-wrong-password"  # sent on purpose: it must be refused
@@ -42,6 +46,13 @@ def query(path: str, params: Mapping[str, Any] | None) -> str:
         return path
     text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
     return f"{path}{'&' if '?' in path else '?'}{urlencode(text)}"
+
+
+def forwarding_claim(header: str, address: str) -> dict[str, str]:
+    """``header`` claiming the request was forwarded for ``address`` (RFC 7239 quotes IPv6)."""
+    if header.lower() == "forwarded":
+        return {header: f'for="[{address}]"' if ":" in address else f"for={address}"}
+    return {header: address}
 
 
 def basic(username: str, password: str) -> str:
@@ -60,72 +71,8 @@ def is_local_host(url: str) -> bool:
         return False
 
 
-# --- judging bodies (pure functions, unit-tested) ----------------------------------------------
-
-
-def items_at(body: Any, where: str) -> list[Any] | None:
-    """The list of items at dotted key ``where`` ('' = the body itself), or None if absent."""
-    node = body
-    for part in filter(None, where.split(".")):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node if isinstance(node, list) else None
-
-
-def field_of(item: Any, path: str) -> tuple[bool, Any]:
-    """(present, value) of a dotted field of an item."""
-    node = item
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def filter_rule(spec: str | Mapping[str, str], param: str) -> tuple[str, str]:
-    """A filter's (field, match) from the profile's short (field name) or long form."""
-    if isinstance(spec, str):
-        return spec or param, "equals"
-    return spec.get("field", param), spec.get("match", "equals")
-
-
-def matches(value: Any, asked: Any, how: str) -> bool:
-    seen, want = _text(value), _text(asked)
-    if how == "prefix":
-        return seen.startswith(want)
-    if how == "contains":
-        return want.lower() in seen.lower()
-    return seen == want
-
-
-def filter_misses(items: list[Any], filters: Mapping[str, Any], params: Mapping[str, Any],
-                  limit: int = 3) -> list[str]:
-    """The first few items that do not match the filters asked for, in words."""
-    misses: list[str] = []
-    for param, spec in filters.items():
-        if param not in params:
-            continue
-        field, how = filter_rule(spec, param)
-        for index, item in enumerate(items):
-            present, value = field_of(item, field)
-            if not present:
-                misses.append(f"item {index} has no {field}")
-            elif not matches(value, params[param], how):
-                op = {"prefix": " starting with ", "contains": " containing "}.get(how, "=")
-                misses.append(f"item {index} has {field}={_text(value)!r} "
-                              f"(asked {param}{op}{_text(params[param])!r})")
-            if len(misses) >= limit:
-                return misses
-    return misses
-
-
 def _shipped(name: str) -> str | None:
     return name if (SCHEMAS / name).is_file() else None
-
-
-def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # --- the engine ---------------------------------------------------------------------------------
@@ -165,7 +112,8 @@ class ReadApi:
         self._clients: dict[str | None, HttpTarget] = {}
         self._calls: dict[tuple[Any, ...], Call] = {}
         self._streams: dict[tuple[str, str], Future[Any]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._openapi: OpenApiContract | None = None
         if self.auth:  # what goes over the wire is a secret too, in whatever form it is echoed
             user, password = self.auth["username"], self.auth["password"]
             redactor.add([password, basic(user, password), basic(user, WRONG_PASSWORD),
@@ -191,8 +139,26 @@ class ReadApi:
         return cfg
 
     def schema_for(self, name: str) -> str | None:
-        """An endpoint's body schema: its ``schema``, else readapi/<name>.schema.json if shipped."""
+        """An endpoint's body schema: its ``schema`` (a file, or ``openapi`` for the service's own
+        document), else readapi/<name>.schema.json if shipped (runbook 000's fields only)."""
         return self.endpoint(name).get("schema") or _shipped(f"readapi/{name}.schema.json")
+
+    def item_schema_for(self, name: str) -> str | None:
+        """The schema each item of a list endpoint must match: its ``item_schema``, else
+        readapi/<name>.item.schema.json if shipped (runbook 000's fields only)."""
+        return self.endpoint(name).get("item_schema") or _shipped(f"readapi/{name}.item.schema.json")
+
+    def openapi(self) -> OpenApiContract:
+        """The service's own OpenAPI document (``openapi_path``, default /openapi.json), loaded once."""
+        __tracebackhide__ = True
+        with self._lock:
+            if self._openapi is None:
+                self._openapi = OpenApiContract.from_fetch(self.call(self.openapi_path).fetch)
+            return self._openapi
+
+    @property
+    def openapi_path(self) -> str:
+        return str(self.cfg.get("openapi_path") or OPENAPI_PATH)
 
     def stream_schema(self, name: str) -> str | None:
         cfg = self.stream(name)
@@ -209,6 +175,15 @@ class ReadApi:
         cfg.setdefault("listed_address", self.source)
         cfg.setdefault("refused_status", [403])
         return cfg
+
+    def trusted_address(self) -> str:
+        """The address a forged forwarding header claims: the allowlisted one when an allowlist is
+        configured, else loopback (what a service most often trusts as "internal")."""
+        if self.cfg.get("allowlist"):
+            listed = self.allowlist().get("listed_address")
+            if listed:
+                return str(listed)
+        return "127.0.0.1"
 
     def protected_path(self) -> str | None:
         """Where the access-control checks knock: auth.path, else the first endpoint but health."""
@@ -355,6 +330,31 @@ class ReadApiView:
                               cause=fetch.key)
         self.evidence.note(items=len(found))
         return found
+
+    def expect_contract(self, name: str) -> list[str]:
+        """Fail unless the endpoint's answer keeps its contracts: the body schema (a file, or the
+        service's OpenAPI document) and the item schema on every item. Returns what was judged."""
+        __tracebackhide__ = True
+        schema, item_schema = self.api.schema_for(name), self.api.item_schema_for(name)
+        body = self.json_ok(name)
+        fetch = self.get(name)
+        judged = []
+        if schema == OPENAPI:
+            contract = self.api.openapi()
+            self.record(self.api.call(self.api.openapi_path))
+            problem = contract.problem(fetch)
+            if problem:
+                raise CheckFailed(f"{fetch.label} {problem}", cause=fetch.key, kind="wrong_body")
+            judged.append(f"{self.api.openapi_path} (OpenAPI)")
+        elif schema:
+            expect_matches_schema(body, schema, f"{fetch.label} body")
+            judged.append(f"schemas/{schema}")
+        if item_schema:
+            for index, item in enumerate(self.items(name)):
+                expect_matches_schema(item, item_schema, f"{fetch.label} item {index}")
+            judged.append(f"schemas/{item_schema} on each item")
+        self.evidence.note(contracts=judged)
+        return judged
 
     def reading(self, name: str, reading: Reading) -> Reading:
         cfg = self.api.stream(name)

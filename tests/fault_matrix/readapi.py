@@ -9,6 +9,7 @@ AUTHENTICATED = ("quota", "fixtures", "fixtures_by_date", "standings", "teams", 
 LIMITED = ("fixtures", "teams", "injuries")
 FILTERED = ("fixtures", "fixtures_by_date", "teams", "injuries")
 STREAMS = ("system_status", "live_scores")
+FORWARDING = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 EVENTS = {"system_status": "system_status", "live_scores": "live_score_update"}
 
 
@@ -40,10 +41,12 @@ ROWS: list[Row] = [
         "test_endpoint_body_matches_schema[health]": "/v1/health returned 404, expected 200",
     }, markers="readapi", parts=PARTS),
     Row("readapi_schema_drift", 2, "ROLLBACK", {
-        "test_endpoint_body_matches_schema[fixtures]": "fixtures.schema.json at items/",
-        "test_endpoint_body_matches_schema[fixtures_by_date]": "'kickoff_utc' is a required property",
+        "test_endpoint_body_matches_schema[fixtures]": "reference/readapi/fixtures.schema.json at items/",
+        "test_endpoint_body_matches_schema[fixtures_by_date]": "item 0 does not match schemas/readapi/"
+                                                               "fixtures.item.schema.json at (top level): "
+                                                               "'date_utc' is a required property",
         "test_filters_are_honoured[fixtures_by_date]": "returned items outside the filter: item 0 has no "
-                                                       "kickoff_utc",
+                                                       "date_utc",
     }, markers="readapi", parts=PARTS),
     Row("readapi_limit_ignored", 4, "INVESTIGATE", {
         "test_limit_is_honoured[fixtures]": "returned 171 items for limit=5: the limit is ignored",
@@ -52,7 +55,7 @@ ROWS: list[Row] = [
     }, markers="readapi", parts=PARTS),
     Row("readapi_filter_ignored", 2, "ROLLBACK", {
         "test_filters_are_honoured[fixtures]": "item 1 has league_id='2' (asked league_id='1')",
-        "test_filters_are_honoured[fixtures_by_date]": "has kickoff_utc='2025-08-01T19:00:00+00:00' (asked "
+        "test_filters_are_honoured[fixtures_by_date]": "has date_utc='2025-08-01T19:00:00+00:00' (asked "
                                                        "date starting with '2025-08-02')",
         "test_filters_are_honoured[teams]": "item 1 has name='Team 2' (asked search containing 'Team 1')",
         "test_filters_are_honoured[injuries]": "item 1 has league_id='2' (asked league_id='1')",
@@ -71,6 +74,8 @@ ROWS: list[Row] = [
         "test_no_credentials_get_401_with_basic_challenge": "/v1/quota returned 200, expected 401 (anyone",
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
                                           "accepted",
+        **each("test_forwarding_header_without_credentials_gets_401", FORWARDING,
+               "/v1/quota returned 200, expected 401"),
     }, markers="readapi", parts=PARTS),
     Row("readapi_any_password", 2, "ROLLBACK", {
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
@@ -91,6 +96,11 @@ ROWS: list[Row] = [
     Row("readapi_allowlist_xff_bypass", 2, "ROLLBACK", {
         "test_allowlist_ignores_spoofed_forwarded_for": "claiming 127.0.0.2 in X-Forwarded-For, X-Real-IP, "
                                                         "Forwarded answered 200, expected 403",
+    }, markers="readapi", parts=PARTS),
+    Row("readapi_forwarded_skips_auth", 2, "ROLLBACK", {
+        f"test_forwarding_header_without_credentials_gets_401[{h}]": f"/v1/quota returned 200, expected 401 "
+                                                                     f"({h}: {v} without credentials"
+        for h, v in zip(FORWARDING, ("127.0.0.2", "127.0.0.2", "for=127.0.0.2"), strict=True)
     }, markers="readapi", parts=PARTS),
     Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS),
     Row("sse_stalls", 4, "INVESTIGATE", {
