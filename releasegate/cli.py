@@ -172,10 +172,22 @@ def _plugin_args(ns: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
-    target = ns.target or os.environ.get("RELEASEGATE_TARGET")
+    from releasegate.gate import fleet_commands
+
+    baseline = None
+    try:  # a missing or unreadable baseline stops the run before it starts, like a bad profile
+        baseline = fleet_commands.load_baseline(ns)
+        if fleet_commands.is_fleet(ns):
+            return fleet_commands.run(ns, [*_plugin_args(ns), *extra], run_pytest, _say, baseline)
+    except ProfileError as exc:
+        _say(str(exc))
+        write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),
+                         exit_code=EXIT_UNUSABLE)
+        return EXIT_UNUSABLE
+    target = (ns.target or [None])[0] or os.environ.get("RELEASEGATE_TARGET")
     reason = None
     if not target:
-        reason = "no target profile: pass --target PROFILE or set RELEASEGATE_TARGET"
+        reason = "no target profile: pass --target PROFILE (or --fleet FILE) or set RELEASEGATE_TARGET"
     else:
         try:
             load_target(target)  # fail fast with one line before pytest starts
@@ -186,7 +198,10 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=reason,
                          exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
-    return run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
+    code = run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
+    if baseline:
+        fleet_commands.after_one(Path(ns.report_dir or "reports").resolve(), baseline, ns.baseline)
+    return code
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -287,15 +302,22 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run the suites against PROFILE with the report defaults; "
                          "exits with the verdict code.", epilog=PASS_THROUGH,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--target", metavar="PROFILE", help="target profile (default: $RELEASEGATE_TARGET)")
+    run.add_argument("--target", metavar="PROFILE", action="append", help="target profile "
+                     "(default: $RELEASEGATE_TARGET); several make a fleet")
+    run.add_argument("--fleet", metavar="FILE", help="a fleet file: many targets, one report and "
+                     "verdict; -n N checks N targets at once (docs/fleet.md)")
+    run.add_argument("--baseline", metavar="PATH", help="compare with a previous summary.json, or "
+                     "the latest in a directory of past runs: new failures first")
     run.add_argument("-m", metavar="EXPR", help="marker expression, e.g. smoke, 'health or mcp' "
                      "(default: every suite)")
     report_dir(run)
     plugin_options(run)
     run.set_defaults(func=cmd_run)
 
+    from releasegate.gate.fleet_commands import add_commands
     from releasegate.watch.command import add_parser as add_watch
 
+    add_commands(sub, report_dir)
     add_watch(sub)
     return parser
 
@@ -310,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns, extra = parser.parse_known_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_UNUSABLE
-    if extra and ns.func not in (cmd_run, cmd_demo):
+    if extra and ns.func not in (cmd_run, cmd_demo):  # merge, diff, history take no pytest args
         try:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         except SystemExit as exc:
@@ -321,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             parse_faults(ns.faults)
         return ns.func(ns, extra)
-    except (ValueError, UsageProblem) as exc:  # unknown fault names, provider
+    except (ValueError, UsageProblem, ProfileError) as exc:  # fault names, provider; merge's paths
         _say(str(exc))
         if ns.func in (cmd_run, cmd_demo):
             write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),

@@ -22,7 +22,8 @@ GATE = ("releasegate.gate", "releasegate.cli")
 PYTEST = ("pytest", "_pytest", "pluggy", "pytest_html", "pytest_metadata", "xdist")
 MAX_LINES = 400
 ENGINE_PACKAGES = ("core", "http", "health", "readapi", "versioning", "mcp", "postgres", "net",
-                   "redis", "prometheus", "logs", "sentry", "pilot", "backup", "servers", "watch")
+                   "redis", "prometheus", "logs", "sentry", "pilot", "backup", "servers", "watch",
+                   "fleet")
 
 
 def _module_name(path: Path) -> str:
