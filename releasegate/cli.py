@@ -214,7 +214,8 @@ def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
     with running_stack(ns.faults or (), workdir=workdir, log=_say) as stack:
         _say(f"reference stack up in {stack.timings['boot_s']:.1f}s at {stack.base_url}")
         print(stack.profile_path, flush=True)
-        _say("Ctrl-C stops it; in another shell: releasegate run --target " + str(stack.profile_path))
+        _say(f"Ctrl-C stops it; in another shell: set -a; . {stack.env_file}; set +a; "
+             f"releasegate run --target {stack.profile_path}")
         while True:
             time.sleep(3600)
 

@@ -11,6 +11,7 @@ import yaml
 
 from releasegate.core.errors import ProfileError
 from releasegate.core.profile import load_target
+from releasegate.core.redact import is_secret_variable
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:9"
@@ -50,18 +51,44 @@ def test_default_is_used_when_unset_and_is_not_a_secret(tmp_path):
     assert target.secrets == frozenset()
 
 
-def test_environment_wins_over_default_and_becomes_secret(tmp_path):
+def test_environment_wins_over_default_and_stays_visible(tmp_path):
+    """Only credentials are masked: an environment label from a variable is evidence."""
     path = write(tmp_path, {"name": "unit", "environment": "${RG_ENV:-staging}"})
     target = load_target(path, env={"RG_ENV": "production"})
     assert target.environment == "production"
-    assert target.secrets == frozenset({"production"})
+    assert target.secrets == frozenset()
 
 
 def test_reads_os_environ_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("RG_UNIT_ENVIRONMENT", "prod-eu")
     target = load_target(write(tmp_path, {"name": "unit", "environment": "${RG_UNIT_ENVIRONMENT}"}))
     assert target.environment == "prod-eu"
-    assert "prod-eu" in target.secrets
+    assert "prod-eu" not in target.secrets
+
+
+@pytest.mark.parametrize("name", ["RG_DEPLOY_TOKEN", "PGPASSWORD", "HUNTER_API_KEY", "CLIENT_SECRET",
+                                  "RG_PWD", "SENTRY_AUTH_TOKEN"])
+def test_a_variable_named_like_a_credential_is_a_secret(tmp_path, name):
+    path = write(tmp_path, {"name": "unit", "environment": f"${{{name}}}"})
+    assert load_target(path, env={name: "value-1234"}).secrets == frozenset({"value-1234"})
+
+
+def test_a_variable_listed_under_secrets_is_one(tmp_path):
+    """`secrets:` names the variables whose names do not say so (Hurl's --secret)."""
+    path = write(tmp_path, {"name": "unit", "secrets": ["RG_HOOK"], "environment": "${RG_ENV}",
+                            "meta": {"hook": "${RG_HOOK}"}})
+    target = load_target(path, env={"RG_HOOK": "hook-5678", "RG_ENV": "production"})
+    assert target.secrets == frozenset({"hook-5678"})
+    assert target.redactor().text("production hook-5678") == "production ***"
+
+
+def test_a_dsn_user_name_is_not_a_secret_but_its_password_is(tmp_path):
+    """A DSN user postgres must not turn every word postgres into *** ("initdb/***")."""
+    path = write(tmp_path, {"name": "unit", "database": {"dsn": "${RG_DB_URL}"}})
+    target = load_target(path, env={"RG_DB_URL": "postgresql://postgres:pw-9876@db:5432/app"})
+    assert target.secrets == frozenset({"pw-9876"})
+    assert target.redactor().text("initdb/postgres at postgresql://postgres:pw-9876@db:5432/app") \
+        == "initdb/postgres at postgresql://postgres:***@db:5432/app"
 
 
 def test_double_dollar_is_a_literal_dollar(tmp_path):
@@ -177,9 +204,9 @@ def test_missing_required_name(tmp_path):
 
 
 def test_schema_error_does_not_echo_a_secret_value(tmp_path):
-    """The offending value may have come from a ${VAR}: the one-line error masks it."""
-    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
-    message = profile_error(path, env={"RG_URL": "internal-secret-host"})
+    """The offending value may have come from a secret ${VAR}: the one-line error masks it."""
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL_TOKEN}"}})
+    message = profile_error(path, env={"RG_URL_TOKEN": "internal-secret-host"})
     assert "health.base_url" in message
     assert "internal-secret-host" not in message
 
@@ -188,7 +215,7 @@ def test_a_url_setting_from_a_variable_keeps_its_host_visible_and_its_credential
     path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
     target = load_target(path, env={"RG_URL": "https://ops:pw-1234@api.example.com:8443/v1?token=t0k3n"})
     shown = target.redactor().value(target.data)["health"]["base_url"]
-    assert shown == "https://***@api.example.com:8443/v1?token=***"
+    assert shown == "https://ops:***@api.example.com:8443/v1?token=***"
     assert {"pw-1234", "t0k3n"} <= target.secrets
     assert not any("api.example.com" in secret for secret in target.secrets)
 
@@ -281,8 +308,11 @@ def test_shipped_profile_loads(path, monkeypatch):
         value = _value_for(name)
         if "://" in value:  # a URL setting shows its host (issue 7 §6)
             assert value not in target.secrets, f"{name} is a URL: its host must stay visible"
-        else:
+        elif is_secret_variable(name):
             assert value in target.secrets, f"{name} should be masked as a secret"
+        elif name in ("DEPLOY_ENV", "PREVIOUS_BUILD_ID", "READ_API_BASIC_USER"):
+            # a label, build or user name: evidence (issue 16 §5)
+            assert value not in target.secrets, f"{name} is not a credential: it stays visible"
 
 
 @pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
