@@ -70,7 +70,8 @@ def _credentials_beside_not_in(profile: Path) -> Path:
     env_file = Path(re.search(r"and in (\S+) for another shell", text).group(1))
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert profile.parent not in env_file.parents
-    env = {k: shlex.split(v)[0] for k, v in (line.split("=", 1) for line in env_file.read_text().splitlines())}
+    lines = env_file.read_text().splitlines()
+    env = {k: shlex.split(v)[0] for k, v in (line.split("=", 1) for line in lines)}
     assert len(env) >= 6, env  # redis, backup redis, MCP bearer, Read API, Sentry DSN/token, pilot keys
     for name, value in env.items():
         assert value.split()[-1] not in text, f"{name}'s value is in the profile in clear"

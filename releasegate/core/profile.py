@@ -221,8 +221,8 @@ def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema from schemas/, parsed once per process."""
-    return json.loads((SCHEMA_DIR / name).read_text())
+    """A JSON Schema from schemas/ (or a team's own, by absolute path), parsed once per process."""
+    return json.loads((SCHEMA_DIR / name).read_text())  # an absolute name replaces SCHEMA_DIR
 
 
 def _retrieve(uri: str) -> Resource[Any]:
@@ -313,6 +313,7 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         # The offending value may have come from a ${VAR}: mask it like every other output.
         detail = Redactor(secrets).text(_describe(error))
         raise ProfileError(f"target profile {profile_path}: {detail}")
+    profile_checks.resolve_schema_paths(data, profile_path.parent)
     problem = next(profile_checks.problems(data, SCHEMA_DIR), None)
     if problem is not None:
         raise ProfileError(f"target profile {profile_path}: {Redactor(secrets).text(problem)}")

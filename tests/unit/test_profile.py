@@ -394,9 +394,9 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
     ({"database": {"dsn": "host=127.0.0.1 port=abc dbname=x"}}, "database.dsn: port 'abc' is not a number"),
     ({"read_api": {"base_url": "http://127.0.0.1:9",
                    "endpoints": {"quota": {"path": "/v1/quota", "schema": "readapi/nope.schema.json"}}}},
-     "read_api.endpoints.quota.schema: schemas/readapi/nope.schema.json does not exist"),
+     "read_api.endpoints.quota.schema: readapi/nope.schema.json does not exist beside the profile"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "get_job_status", "schema": "mcp/nope.json"}]}},
-     "mcp.calls[0].schema: schemas/mcp/nope.json does not exist"),
+     "mcp.calls[0].schema: mcp/nope.json does not exist beside the profile"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "drop_everything"}]}},
      "mcp.calls[0]: tool 'drop_everything' is not on mcp.allow_tools"),
     ({"mcp": {**MCP_OK, "pass_rule": {"calls": ["nonexistent_call"]}}},
@@ -420,3 +420,21 @@ def test_a_profile_mistake_the_schema_cannot_see_is_one_line_at_load(tmp_path, s
     message = profile_error(write(tmp_path, {"name": "unit", **section}))
     assert expected in message, message
 
+
+
+def test_a_schema_beside_the_profile_wins_and_built_in_names_keep_working(tmp_path):
+    """Issue 16 §3: a team keeps its service's contract beside its profile."""
+    (tmp_path / "schemas").mkdir()
+    own = tmp_path / "schemas" / "quota.json"
+    own.write_text('{"type": "object", "required": ["remaining"]}')
+    path = write(tmp_path, {"name": "unit", "read_api": {"base_url": "http://127.0.0.1:9", "endpoints": {
+        "quota": {"path": "/v1/quota", "schema": "schemas/quota.json"},
+        "health": {"path": "/v1/health", "schema": "readapi/quota.schema.json"}}}})
+    endpoints = load_target(path).data["read_api"]["endpoints"]
+    assert endpoints["quota"]["schema"] == str(own.resolve())
+    assert endpoints["health"]["schema"] == "readapi/quota.schema.json"
+    from releasegate.core.errors import CheckFailed
+    from releasegate.core.schema_check import expect_matches_schema
+
+    with pytest.raises(CheckFailed, match=f"does not match {own.resolve()} at"):
+        expect_matches_schema({"used": 1}, endpoints["quota"]["schema"], "GET /v1/quota body")
