@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import signal
 import sys
@@ -26,7 +25,7 @@ from releasegate.core.paths import IN_CHECKOUT, SUITES
 from releasegate.core.profile import load_target
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.outputs import write_no_verdict
-from releasegate.gate.results import AREAS
+from releasegate.gate.selection import suites_for
 from releasegate.gate.stash import state
 
 EPILOG = """\
@@ -120,11 +119,15 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     # anyio's pytest plugin comes along only because httpx needs anyio; no check uses it, and it
     # costs ~0.2 s of start-up on every gate run (benches/README.md).
     # unraisableexception only reports exceptions in __del__ and costs two full gc runs at exit.
-    args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
+    # pytest's cache stays on (in ./.pytest_cache, as plain pytest keeps it), so --lf, --ff and
+    # --sw rerun the checks that failed last time: a checkout's addopts (which turn it off for
+    # the self-tests) are replaced by the settings a gate run needs.
+    args = [f"--target={target}", "--verdict-exit-codes", "-o", "addopts=", "--strict-markers",
+            "-o", f"cache_dir={Path.cwd() / '.pytest_cache'}", "-p", "no:anyio",
             "-p", "no:unraisableexception",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--rootdir={SUITES.parent}"]
     if not IN_CHECKOUT:  # an installed wheel has no pyproject.toml: give its pytest settings
-        args += ["-c", os.devnull, "--strict-markers", "-o", "xfail_strict=true",
+        args += ["-c", os.devnull, "-o", "xfail_strict=true",
                  "-W", "error::pytest.PytestUnknownMarkWarning"]
     if not _wants_xdist(extra):  # ~40 ms of start-up (execnet) for a run on one process
         args += ["-p", "no:xdist", "-p", "no:xdist.looponfail"]
@@ -140,20 +143,6 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
         return Outcome.code
     # pytest's own codes, where no verdict was reached: 2 interrupted, 3 crashed, 4 usage error
     return {2: EXIT_INTERRUPTED, 3: EXIT_SOFTWARE, 4: EXIT_UNUSABLE}.get(code, code)
-
-
-def suites_for(args: Sequence[str]) -> list[Path]:
-    """The suites/ folders a selection can reach: for `-m "data or redis"` only suites/data and
-    suites/redis (and suites/health with --expect-build), so a one-area gate run does not import
-    every other area's engine; anything else (smoke, `and`, `not`, -k) collects every suite."""
-    expr = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"), None)
-    words = re.findall(r"[A-Za-z_]\w*", expr or "")
-    areas = [w for w in words if w != "or"]
-    if not areas or not all((SUITES / area).is_dir() and area in AREAS for area in areas):
-        return [SUITES]
-    if any(a.startswith("--expect-build") for a in args):
-        areas.append("health")
-    return [SUITES / area for area in sorted(set(areas))]  # pytest's own order: a full run's
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -229,7 +218,8 @@ def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
     with running_stack(ns.faults or (), workdir=workdir, log=_say) as stack:
         _say(f"reference stack up in {stack.timings['boot_s']:.1f}s at {stack.base_url}")
         print(stack.profile_path, flush=True)
-        _say("Ctrl-C stops it; in another shell: releasegate run --target " + str(stack.profile_path))
+        _say(f"Ctrl-C stops it; in another shell: set -a; . {stack.env_file}; set +a; "
+             f"releasegate run --target {stack.profile_path}")
         while True:
             time.sleep(3600)
 
