@@ -37,6 +37,7 @@ from releasegate.backup.files import (
     read_counts_file,
     toc_header,
 )
+from releasegate.backup.privileges import missing_privileges
 from releasegate.backup.restore import restore_and_compare
 from releasegate.backup.runner import Background, Progress, human_bytes, libpq_env
 from releasegate.backup.source import SourceSession, read_live, record_dump
@@ -60,6 +61,12 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
         stack.callback(session.close)
         result.source = {"database": session.database, "version": session.version,
                          "major": session.major, "snapshot": session.snapshot}
+        try:
+            lacking = missing_privileges(session.conn)
+        except psycopg.Error as exc:
+            lacking = f"cannot read the source role's privileges: {cat.first_line(exc)}"
+        if lacking:
+            return failed(result, "privilege", lacking)
         try:
             tools = PgTools.for_server(session.major)
         except ToolMissing as exc:
@@ -144,6 +151,8 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
         except psycopg.Error as exc:
             return failed(result, "source", f"no counts recorded beside {backup.path.name}, and "
                                              f"the live source cannot be read: {cat.first_line(exc)}")
+        if live["lacking"]:
+            return failed(result, "privilege", live["lacking"])
         major = major or live["major"]
         database = database or live["database"]
         result.source = {"database": live["database"], "version": live["version"],

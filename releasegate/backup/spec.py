@@ -55,7 +55,7 @@ class Rehearsal:
 
     kind: str  # fresh | latest
     error: str = ""  # could not rehearse at all (no backup, tool missing, no server)
-    error_kind: str = ""  # tool | server | source | backup
+    error_kind: str = ""  # tool | server | source | backup | privilege (the source role's)
     source: dict[str, Any] = field(default_factory=dict)  # database, version, counted_as
     dump: dict[str, Any] = field(default_factory=dict)  # path, format, size, command, duration
     server: dict[str, Any] = field(default_factory=dict)  # provider, version, start_s

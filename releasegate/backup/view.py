@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from releasegate.backup.files import BackupFile, Completeness, check_complete
 from releasegate.backup.plan import BackupPlan
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
-from releasegate.core.errors import CheckFailed, NotApplicable, ServerUnavailable
+from releasegate.core.errors import CheckFailed, Inconclusive, NotApplicable, ServerUnavailable
 from releasegate.core.evidence import Evidence, Exchange
 from releasegate.core.profile import require_section
 
@@ -101,6 +101,8 @@ class BackupView:
         self._record(result)
         if result.error:
             _raise_setup(result.error_kind, result.error)
+            if result.error_kind == "privilege":  # the gate's credential, not the target's fault
+                raise Inconclusive(f"{kind} rehearsal not run: {result.error}")
             raise CheckFailed(f"{kind} rehearsal could not start: {result.error}")
         return result
 
