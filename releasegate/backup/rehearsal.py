@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,21 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
             tools = PgTools.for_server(session.major)
         except ToolMissing as exc:
             return failed(result, "tool", str(exc))
-        workdir = _workdir(stack, options)
-        dump_path = workdir / f"{session.database}-fresh.dump"
+        if options.keep_dumps is not None:  # kept: the reproduce command names a real file
+            options.keep_dumps.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+            dump_path = options.keep_dumps / f"{session.database}-fresh-{stamp}.dump"
+        else:
+            dump_path = _workdir(stack, options) / f"{session.database}-fresh.dump"
         argv = [tools.pg_dump, "-Fc", f"--snapshot={session.snapshot}", "-v",
                 f"--lock-wait-timeout={int(options.lock_wait_timeout_s * 1000)}",
                 *options.dump_args, "-f", str(dump_path)]
+        # what a reader can run: a new dump (the snapshot is gone), then the same restore
         result.dump = {"path": str(dump_path), "format": "custom", "snapshot": session.snapshot,
-                       "argv": [Path(tools.pg_dump).name, "-Fc", "--snapshot=SNAPSHOT",
-                                *options.dump_args, "-d", source_dsn, "-f", dump_path.name]}
+                       "kept": options.keep_dumps is not None,
+                       "argv": [Path(tools.pg_dump).name, "-Fc", *options.dump_args, "-d",
+                                source_dsn, "-f", str(dump_path) if options.keep_dumps
+                                else dump_path.name]}
         tables_dumped = [0]
 
         def on_line(line: str) -> None:

@@ -46,6 +46,7 @@ class Options:
     count_tolerance_pct: float = 10.0
     counts_suffix: str = ".counts.json"
     workdir: Path | None = None
+    keep_dumps: Path | None = None  # keep the fresh dump here (its reproduce command then works)
     progress: Callable[[str], None] | None = None  # where progress lines go (stderr by default)
 
 

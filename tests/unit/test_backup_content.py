@@ -139,3 +139,12 @@ def test_a_select_only_source_role_is_a_gate_problem_with_the_grant_to_run(sourc
         with psycopg.connect(source, autocommit=True) as admin:
             admin.execute("DROP OWNED BY rg_select, rg_nothing; DROP ROLE rg_select; "
                           "DROP ROLE rg_nothing")
+
+
+def test_keep_dumps_keeps_the_fresh_dump_its_reproduce_command_names(source, tmp_path):
+    result = rehearse_fresh(source, Options(keep_dumps=tmp_path / "kept", **QUIET))
+    kept = tmp_path / "kept"
+    assert result.restored and result.dump["kept"]
+    assert [p.name for p in kept.iterdir()] == [result.dump["path"].rsplit("/", 1)[-1]]
+    assert result.dump["argv"][-1] == result.dump["path"] == result.restore["argv"][-1]
+    assert "--snapshot=SNAPSHOT" not in result.dump["argv"]  # runnable later: a new snapshot
