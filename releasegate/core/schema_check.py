@@ -25,4 +25,5 @@ def expect_matches_schema(instance: Any, name: str, what: str) -> None:
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message if len(error.message) < 200 else error.message[:200] + "…"
-        raise CheckFailed(f"{what} does not match schemas/{name} at {where}: {message}", kind="wrong_body")
+        kind = "missing" if error.validator == "required" else "wrong_body"  # a field absent, or wrong
+        raise CheckFailed(f"{what} does not match schemas/{name} at {where}: {message}", kind=kind)
