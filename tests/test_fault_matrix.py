@@ -32,6 +32,10 @@ def test_fault_makes_exactly_the_expected_checks_fail(row: Row, tmp_path):
     for planted in row.never_shown:
         assert planted not in outputs, f"{planted!r} reached an output"
     assert run.summary["verdict"] == row.verdict
+    assert row.headline in run.summary["reason"], run.summary["reason"]
+    remedies = {c["id"].split("::", 1)[1]: c.get("remedy") or "" for c in run.summary["checks"]}
+    for check, remedy in row.remedies.items():
+        assert remedy in remedies[check], f"{check}: remedy {remedies[check]!r} lacks {remedy!r}"
     assert run.returncode == row.exit_code == run.summary["exit_code"]
     if not row.faults:
         assert outcomes and set(outcomes.values()) == {"passed"}, outcomes

@@ -27,4 +27,5 @@ def expect_matches_schema(instance: Any, name: str, what: str) -> None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message if len(error.message) < 200 else error.message[:200] + "…"
         shown = name if Path(name).is_absolute() else f"schemas/{name}"  # a team's own, or ours
-        raise CheckFailed(f"{what} does not match {shown} at {where}: {message}", kind="wrong_body")
+        kind = "missing" if error.validator == "required" else "wrong_body"  # a field absent, or wrong
+        raise CheckFailed(f"{what} does not match {shown} at {where}: {message}", kind=kind)

@@ -58,6 +58,7 @@ class ResultCollector:
             if report.when == "call":
                 result.outcome, result.message = "failed", data["message"]
                 result.remedy, result.cause = data.get("remedy"), data.get("cause")
+                result.kind = data.get("kind")
             elif data.get("no_server"):
                 result.outcome, result.message = "error", data["message"]
                 run.no_server = run.no_server or data["message"].removeprefix("ServerUnavailable: ")

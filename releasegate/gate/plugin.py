@@ -56,8 +56,9 @@ MARKERS = {
     "'/healthz/live returns 200')",
     "severity(level, gate=None)": "blocker (failure = ROLLBACK) or warning (INVESTIGATE); "
     "gate='readiness' or 'feedback' picks the exit code",
-    "remedy(text)": "what to do when the check fails: the runbook's troubleshooting or incident "
-    "step, shown beside the failure",
+    "remedy(text, **by_kind)": "what to do when the check fails: the runbook's troubleshooting or "
+    "incident step, shown beside the failure; a keyword per failure kind (no_answer=, wrong_status=, "
+    "wrong_body=, missing=, stale=, other_build=) gives the remedy for that kind",
     "build_identity": "the check --expect-build needs: selected whatever -m says when it is given",
 }
 

@@ -20,7 +20,7 @@ def serving_build(fetch: Fetch, evidence: Evidence,
     body = fetch.json()
     if not isinstance(body, dict) or not body.get("build_id"):
         raise CheckFailed(f"{fetch.label} reports no build_id: cannot tell which build is serving",
-                          cause=fetch.key)
+                          cause=fetch.key, kind="missing")
     if record_fact is not None:
         record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return body

@@ -47,7 +47,9 @@ ROWS: list[Row] = [
                                                                "'date_utc' is a required property",
         "test_filters_are_honoured[fixtures_by_date]": "returned items outside the filter: item 0 has no "
                                                        "date_utc",
-    }, markers="readapi", parts=PARTS),
+    }, markers="readapi", parts=PARTS,
+        headline="keeps its contract: runbook 000's fields, the service's own schema or OpenAPI "
+                 "document [fixtures]"),
     Row("readapi_limit_ignored", 4, "INVESTIGATE", {
         "test_limit_is_honoured[fixtures]": "returned 171 items for limit=5: the limit is ignored",
         "test_limit_is_honoured[teams]": "returned 11 items for limit=3: the limit is ignored",
@@ -76,7 +78,7 @@ ROWS: list[Row] = [
                                           "accepted",
         **each("test_forwarding_header_without_credentials_gets_401", FORWARDING,
                "/v1/quota returned 200, expected 401"),
-    }, markers="readapi", parts=PARTS),
+    }, markers="readapi", parts=PARTS, headline="no credentials: 401 with a Basic challenge [000 §3.3]"),
     Row("readapi_any_password", 2, "ROLLBACK", {
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
                                           "accepted",
@@ -102,7 +104,10 @@ ROWS: list[Row] = [
                                                                      f"({h}: {v} without credentials"
         for h, v in zip(FORWARDING, ("127.0.0.2", "127.0.0.2", "for=127.0.0.2"), strict=True)
     }, markers="readapi", parts=PARTS),
-    Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS),
+    Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS,
+        headline="the stream delivers its event within the configured time [system_status]",
+        remedies={f"test_stream_delivers_expected_event[{s}]": f"where consumers listen for event {e!r}"
+                  for s, e in EVENTS.items()}),
     Row("sse_stalls", 4, "INVESTIGATE", {
         f"test_stream_keeps_alive[{s}]": ", over keepalive_s 1s: idle proxies drop such streams"
         for s in STREAMS
