@@ -185,6 +185,10 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
     else:
         markers = ns.m
     with opened(target, markers) as checks:
+        if not checks.checks and not spec.observations:
+            _say(f"nothing to watch in {path}: no check selected by -m {markers or '(health, rollback)'} "
+                 "has its section in the profile, and it has no watch.observations (docs/watch.md)")
+            return EXIT_UNUSABLE
         if state is None:
             deploy = _deploy(target, spec, ns.quiet)
             state = new_state(target, spec, checks, markers, time.time())

@@ -122,7 +122,7 @@ def html_report(st: WindowState, *, final: bool) -> str:
     progress = f"{st.cycles_done} of {st.slots} cycles, every {show_s(st.every_s)} over {show_s(st.window_s)}"
     extra = []
     if st.missed:
-        extra.append(f"{st.missed} slots missed while nothing ran")
+        extra.append(f"{st.missed} slots skipped (a cycle, a pause or a kill outlasted the interval)")
     if st.resumed:
         extra.append(f"resumed {st.resumed}×")
     if st.thinned_cycles:
