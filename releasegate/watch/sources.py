@@ -105,7 +105,11 @@ class Sources:
         if self.target.section("database") is None:
             raise SampleError("no database section in the profile")
         session = self._get("sql", lambda: session_for(self.target))
-        result = session.query(src["query"], cache=False, cursor_name="releasegate_watch")
+        # Only the first row is a sample: asking for one row keeps a query over a big table from
+        # sending it all (one round trip, where a server-side cursor takes three), and a second
+        # statement after a ';' cannot hide inside the parentheses.
+        query = f"SELECT * FROM ({src['query'].strip().rstrip(';')}\n) AS releasegate_watch LIMIT 1"
+        result = session.query(query, cache=False)
         if not result.ok:
             self._drop("sql")
             raise SampleError(f"SQL: {result.error}")
