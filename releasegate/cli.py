@@ -187,10 +187,8 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=reason,
                          exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
-    code = run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
-    if baseline:
-        fleet_commands.after_one(Path(ns.report_dir or "reports").resolve(), baseline, ns.baseline)
-    return code
+    return fleet_commands.one(target, ns.report_dir, [*_plugin_args(ns), *extra], run_pytest,
+                              baseline, ns.baseline)
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:

@@ -8,7 +8,8 @@ latencies under ``MIN_MS`` are left out (a 3 ms answer taking 7 ms says nothing)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,20 @@ def past_runs(path: str | Path) -> list[dict[str, Any]]:
 
 def by_target(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(t.get("target")): t for t in target_summaries(summary)}
+
+
+def baseline_files(runs: Sequence[Mapping[str, Any]], directory: Path) -> dict[str, Path]:
+    """Each target's part of the newest run as its own summary.json, for the checks that judge a
+    change against the previous run (000 §5.3's coverage drop) when the profile names no other."""
+    if not runs:
+        return {}
+    directory.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for n, (name, target) in enumerate(by_target(runs[-1]).items()):
+        path = directory / f"baseline-{n}.json"
+        path.write_text(json.dumps(target, ensure_ascii=False))
+        out[name] = path
+    return out
 
 
 def _latency(check: Mapping[str, Any]) -> float | None:
@@ -148,7 +163,3 @@ def lines(comparison: Mapping[str, Any], limit: int = 20) -> list[str]:
             out.append(f"{t['target']}: {t['verdict_before']} → {t['verdict_now']}")
             out += rows
     return out
-
-
-def diff(a: Iterable[Mapping[str, Any]], b: Mapping[str, Any], path: str) -> dict[str, Any]:
-    return compare(b, list(a), path=path)

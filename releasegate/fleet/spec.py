@@ -35,6 +35,7 @@ class FleetTarget:
     wave: str | None = None
     expect_build: str | None = None
     source: str = ""  # where it came from, for messages
+    base_dir: Path = Path()  # where its relative paths resolve: its profile file's, else the fleet's
 
     @property
     def slug(self) -> str:
@@ -83,7 +84,7 @@ def _entry(entry: Any, defaults: Mapping[str, Any], base_dir: Path, wave: str | 
     if isinstance(entry, str):
         entry = {"profile": entry}
     data: dict[str, Any] = dict(defaults)
-    source = where
+    source, home = where, base_dir
     if entry.get("profile"):
         path = Path(entry["profile"])
         path = path if path.is_absolute() else base_dir / path
@@ -91,13 +92,13 @@ def _entry(entry: Any, defaults: Mapping[str, Any], base_dir: Path, wave: str | 
         if not isinstance(raw, Mapping):
             raise ProfileError(f"{where}: profile {path}: expected a mapping at the top level")
         data = deep_merge(data, raw)
-        source = f"{where} ({path})"
+        source, home = f"{where} ({path})", path.parent
     data = deep_merge(data, {k: v for k, v in entry.items() if k not in ENTRY_KEYS})
     if entry.get("name"):
         data["name"] = entry["name"]
     if not data.get("name"):
         raise ProfileError(f"{where}: no name (give the target a name: or a profile with one)")
-    return FleetTarget(str(data["name"]), data, wave, entry.get("expect_build"), source)
+    return FleetTarget(str(data["name"]), data, wave, entry.get("expect_build"), source, home)
 
 
 def load_fleet(path: str | os.PathLike[str]) -> Fleet:
@@ -134,7 +135,8 @@ def fleet_of_profiles(paths: Sequence[str]) -> Fleet:
         if not isinstance(raw, Mapping) or not raw.get("name"):
             load_target(path)  # says what is wrong with it, in the profile's own words
             raise ProfileError(f"target profile {path}: no name")
-        targets.append(FleetTarget(str(raw["name"]), raw, None, None, f"target profile {path}"))
+        targets.append(FleetTarget(str(raw["name"]), raw, None, None, f"target profile {path}",
+                                   Path(path).parent))
     fleet = Fleet("fleet", tuple(targets))
     _unique(fleet, "--target")
     return fleet
@@ -149,21 +151,46 @@ def _unique(fleet: Fleet, where: str) -> None:
         seen[t.slug] = t.source
 
 
-def write_profiles(fleet: Fleet, directory: Path) -> dict[str, Path]:
-    """Each target as a profile file in ``directory`` (private: it may hold literal
-    credentials), each loaded once so a bad one stops the run before any check."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    paths = {}
-    for t in fleet.targets:
-        path = directory / f"{t.slug}.yaml"
-        path.write_text(yaml.safe_dump(dict(t.data), sort_keys=False, allow_unicode=True))
-        try:
-            load_target(path)
-        except ProfileError as exc:
-            raise ProfileError(f"{t.source}: target {t.name!r}: "
-                               f"{str(exc).split(': ', 1)[-1]}") from None
-        paths[t.name] = path
+def write_profiles(fleet: Fleet, fallback: Path) -> dict[str, Path]:
+    """Each target as a profile file, each loaded once so a bad one stops the run before any
+    check. A file goes beside the target's own profile (or the fleet file), where its relative
+    paths resolve as they would in a one-target run, as a hidden file only its owner can read
+    (it may hold literal credentials); in ``fallback`` when that directory is not writable.
+    ``remove_profiles`` deletes them when the run ends."""
+    paths: dict[str, Path] = {}
+    try:
+        for t in fleet.targets:
+            text = yaml.safe_dump(dict(t.data), sort_keys=False, allow_unicode=True)
+            paths[t.name] = _private_file(t, text, fallback)
+            try:
+                load_target(paths[t.name])
+            except ProfileError as exc:
+                raise ProfileError(f"{t.source}: target {t.name!r}: "
+                                   f"{str(exc).split(': ', 1)[-1]}") from None
+    except BaseException:
+        remove_profiles(paths)
+        raise
     return paths
+
+
+def _private_file(t: FleetTarget, text: str, fallback: Path) -> Path:
+    for directory in (t.base_dir, fallback):
+        path = directory / f".releasegate-fleet-{os.getpid()}-{t.slug}.yaml"
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
+    raise ProfileError(f"{t.source}: target {t.name!r}: cannot write its profile to {t.base_dir} "
+                       f"or {fallback}")
+
+
+def remove_profiles(paths: Mapping[str, Path]) -> None:
+    for path in paths.values():
+        path.unlink(missing_ok=True)
 
 
 def private_dir() -> Path:

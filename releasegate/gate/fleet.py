@@ -29,8 +29,15 @@ from typing import Any
 
 import releasegate
 from releasegate.core.errors import ProfileError
+from releasegate.fleet.compare import baseline_files
 from releasegate.fleet.merge import merge, read_summary
-from releasegate.fleet.spec import Fleet, FleetTarget, private_dir, write_profiles
+from releasegate.fleet.spec import (
+    Fleet,
+    FleetTarget,
+    private_dir,
+    remove_profiles,
+    write_profiles,
+)
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_SOFTWARE
 from releasegate.gate.fleet_outputs import publish_fleet
 
@@ -102,19 +109,27 @@ def warm_up(run_one: RunOne, profile: Path, extra: list[str]) -> None:
     gc.freeze()  # what the children share stays shared: the collector does not touch its pages
 
 
+BASELINE_ENV = "RELEASEGATE_BASELINE_SUMMARY"  # read by suites/data's previous_summary
+
+
 def _child(run_one: RunOne, target: FleetTarget, profile: Path, out: Path,
-           extra: list[str]) -> int:
+           extra: list[str], baseline: Path | None) -> int:
     """In the forked child: its output to a file, its own reports, no job summary of its own."""
     os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    if baseline is not None:
+        os.environ[BASELINE_ENV] = str(baseline)
     out.mkdir(parents=True, exist_ok=True)
     log = os.open(out / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    args = [*extra, *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
+    # no pytest cache: targets running at once would overwrite each other's --lf record
+    args = [*extra, "-p", "no:cacheprovider",
+            *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
     return run_one(profile, str(out), args)
 
 
-def _fork(run_one: RunOne, target: FleetTarget, profile: Path, out: Path, extra: list[str]) -> int:
+def _fork(run_one: RunOne, target: FleetTarget, profile: Path, out: Path, extra: list[str],
+          baseline: Path | None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -122,7 +137,7 @@ def _fork(run_one: RunOne, target: FleetTarget, profile: Path, out: Path, extra:
         return pid
     code = EXIT_SOFTWARE
     try:
-        code = _child(run_one, target, profile, out, extra)
+        code = _child(run_one, target, profile, out, extra, baseline)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     except BaseException:  # a child must never return into the parent's code
@@ -138,7 +153,8 @@ def _fork(run_one: RunOne, target: FleetTarget, profile: Path, out: Path, extra:
 
 def run_targets(fleet: Fleet, profiles: dict[str, Path], report_dir: Path, extra: list[str],
                 workers: int, run_one: RunOne, log: Callable[[str], None],
-                warm: Callable[[], None] = lambda: None) -> dict[str, int]:
+                warm: Callable[[], None] = lambda: None,
+                baselines: Mapping[str, Path] | None = None) -> dict[str, int]:
     """Each target in a forked child, at most ``workers`` at once; the exit code of each. With
     more than one worker the first child starts at once and the parent warms up beside it
     (``warm``), so both cores work from the start; every later child forks warm."""
@@ -147,7 +163,8 @@ def run_targets(fleet: Fleet, profiles: dict[str, Path], report_dir: Path, extra
     codes: dict[str, int] = {}
 
     def start(t: FleetTarget) -> None:
-        running[_fork(run_one, t, profiles[t.name], report_dir / "targets" / t.slug, extra)] = t
+        running[_fork(run_one, t, profiles[t.name], report_dir / "targets" / t.slug, extra,
+                      (baselines or {}).get(t.name))] = t
 
     try:
         if workers > 1 and len(queue) > 1:
@@ -186,16 +203,20 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
     """Run every target, merge, publish the fleet's outputs; the fleet's exit code."""
     workers, extra = split_workers(extra)
     private = private_dir()
+    profiles: dict[str, Path] = {}
     try:
         profiles = write_profiles(fleet, private)
         started = time.time()
-        report_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(report_dir / "targets", ignore_errors=True)
+        report_dir.mkdir(parents=True, exist_ok=True)  # each target's last reports stay until
+        # its child replaces them: its previous summary.json is what 000 §5.3's drop compares with
+        baselines = baseline_files(baseline or [], private / "baselines")
         log(f"fleet {fleet.name}: {len(fleet.targets)} targets, {workers} at a time")
         first = profiles[fleet.targets[0].name]
         codes = run_targets(fleet, profiles, report_dir, extra, min(workers, len(fleet.targets)),
-                            run_one, log, warm=lambda: warm_up(run_one, first, extra))
+                            run_one, log, warm=lambda: warm_up(run_one, first, extra),
+                            baselines=baselines)
     finally:
+        remove_profiles(profiles)
         shutil.rmtree(private, ignore_errors=True)
     summaries = []
     for t in fleet.targets:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,11 @@ from typing import Any
 from releasegate.fleet.compare import compare, lines, past_runs
 from releasegate.fleet.merge import merge, read_summary, summary_files
 from releasegate.fleet.spec import fleet_of_profiles, load_fleet
+from releasegate.gate.exitcodes import EXIT_INTERRUPTED
 from releasegate.gate.fleet import RunOne, run_fleet
 from releasegate.gate.fleet_outputs import publish_fleet
 from releasegate.gate.fleet_report import FLEET_STYLE, comparison_html, fleet_markdown
-from releasegate.gate.outputs import step_summary
+from releasegate.gate.outputs import step_summary, write_no_verdict
 
 Say = Callable[[str], None]
 
@@ -39,8 +42,38 @@ def run(ns: argparse.Namespace, extra: list[str], run_one: RunOne, say: Say,
 
         raise ProfileError("--fleet and --target: give the targets in the fleet file, or only "
                            "--target profiles")
-    return run_fleet(fleet, Path(ns.report_dir or "reports"), extra, run_one, say,
-                     baseline=baseline, baseline_path=ns.baseline or "")
+    report_dir = Path(ns.report_dir or "reports")
+    try:
+        return run_fleet(fleet, report_dir, extra, run_one, say, baseline=baseline,
+                         baseline_path=ns.baseline or "")
+    except KeyboardInterrupt:  # every target's run was stopped; the fleet's reports say so
+        write_no_verdict(report_dir, target=fleet.name, reason="interrupted before the fleet's "
+                         "verdict was reached", exit_code=EXIT_INTERRUPTED)
+        raise
+
+
+def one(target: str, report_dir: str | None, extra: list[str], run_one: RunOne,
+        baseline: Sequence[Mapping[str, Any]] | None, baseline_path: str | None) -> int:
+    """A one-target run; with --baseline its comparison, and the baseline for the checks that
+    judge a change (000 §5.3) when its profile names none."""
+    if not baseline:
+        return run_one(Path(target), report_dir, extra)
+    from releasegate.core.profile import load_target
+    from releasegate.fleet.compare import baseline_files
+    from releasegate.fleet.spec import private_dir
+    from releasegate.gate.fleet import BASELINE_ENV
+
+    private = private_dir()
+    try:
+        mine = baseline_files(baseline, private).get(load_target(target).name)
+        if mine is not None:
+            os.environ[BASELINE_ENV] = str(mine)
+        code = run_one(Path(target), report_dir, extra)
+    finally:
+        os.environ.pop(BASELINE_ENV, None)
+        shutil.rmtree(private, ignore_errors=True)
+    after_one(Path(report_dir or "reports").resolve(), baseline, baseline_path or "")
+    return code
 
 
 def after_one(report_dir: Path, baseline: Sequence[Mapping[str, Any]], path: str) -> None:

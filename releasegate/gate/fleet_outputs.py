@@ -33,7 +33,8 @@ def terminal(summary: Mapping[str, Any], comparison: Mapping[str, Any] | None,
         for line in lines(comparison):
             _print(line)
     for w in summary.get("waves", []):
-        _print(f"wave {w['name']}: {w['verdict']} ({len(w['targets'])} targets)")
+        _print(f"wave {w['name']}: {w['verdict']} ({len(w['targets'])} target"
+               f"{'s' if len(w['targets']) != 1 else ''})")
     _print(f"releasegate: fleet report {report_dir / 'report.html'} · "
            f"{report_dir / 'summary.json'} · {report_dir / 'junit.xml'}")
     title = f" releasegate fleet {summary['fleet']}: {summary['verdict']} (exit {summary['exit_code']}) "

@@ -28,6 +28,10 @@ FLEET_STYLE = """
 """
 
 
+def _n(count: int) -> str:
+    return f"{count} target{'s' if count != 1 else ''}"
+
+
 def anchor(target: str, n: int | None = None) -> str:
     base = "t-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in target)
     return base if n is None else f"{base}-c{n}"
@@ -125,6 +129,14 @@ def comparison_html(comparison: Mapping[str, Any] | None) -> str:
     return "".join(out)
 
 
+def _light(r: CheckResult) -> CheckResult:
+    """A pass or N/A as the fleet report lists it: its line and message, no exchanges (its
+    target's own report.html, or summary.json, has them)."""
+    if r.outcome in ("passed", "skipped"):
+        r.evidence = {k: v for k, v in r.evidence.items() if k != "requests"}
+    return r
+
+
 def target_html(t: Mapping[str, Any]) -> str:
     """One target's checklist: its banner, failures root cause first, then the rest folded."""
     name = str(t["target"])
@@ -145,9 +157,9 @@ def target_html(t: Mapping[str, Any]) -> str:
                 out.append(wrap(r, check_html(r, deciding=r.id == decision.deciding,
                                                open_=r.id == decision.deciding)))
         rest = [r for r in results if not r.failed]
-        if rest:
+        if rest:  # passes and N/A without their exchanges: a hundred targets stay a few MB
             out.append(f"<details><summary>the other {len(rest)} checks</summary>")
-            out += [wrap(r, check_html(r, deciding=r.id == decision.deciding)) for r in rest]
+            out += [wrap(r, check_html(_light(r), deciding=r.id == decision.deciding)) for r in rest]
             out.append("</details>")
     out.append("</section>")
     return "".join(out)
@@ -156,7 +168,7 @@ def target_html(t: Mapping[str, Any]) -> str:
 def fleet_html(summary: Mapping[str, Any], comparison: Mapping[str, Any] | None = None) -> str:
     counts = "".join(f"<li><b>{n}</b> {escape(v)}</li>" for v, n in summary["counts"].items() if n)
     waves = "".join(f'<li>wave <b>{escape(w["name"])}</b>: <span class="rg-v {_css(w["verdict"])}">'
-                    f'{escape(w["verdict"])}</span> ({len(w["targets"])} targets)</li>'
+                    f'{escape(w["verdict"])}</span> ({_n(len(w["targets"]))})</li>'
                     for w in summary.get("waves", []))
     banner = (f'<div class="rg-banner {summary["verdict"]}" id="rg-verdict"><div class="rg-verdict-word">'
               f'{escape(summary["verdict"])}<small>exit {summary["exit_code"]} · fleet '
@@ -185,7 +197,7 @@ def fleet_markdown(summary: Mapping[str, Any], comparison: Mapping[str, Any] | N
                   for i in t["fixed"]]
         lines.append("")
     for w in summary.get("waves", []):
-        lines.append(f"- wave **{_md(w['name'])}**: {w['verdict']} ({len(w['targets'])} targets)")
+        lines.append(f"- wave **{_md(w['name'])}**: {w['verdict']} ({_n(len(w['targets']))})")
     areas = summary["areas"]
     lines += ["", "| target | verdict | " + " | ".join(_md(a) for a in areas) + " |",
               "|---|---|" + "---|" * len(areas)]

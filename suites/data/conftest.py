@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,10 +47,18 @@ def db(pg_session: PgSession, evidence: Evidence) -> DataView:
     return view
 
 
+BASELINE_ENV = "RELEASEGATE_BASELINE_SUMMARY"
+
+
 @pytest.fixture(scope="session")
 def previous_summary(request: pytest.FixtureRequest) -> Path | None:
     """The summary.json the previous run left in this run's report directory (replaced only
-    when this run ends): the baseline of checks that judge a change, such as 000 §5.3's drop."""
+    when this run ends): the baseline of checks that judge a change, such as 000 §5.3's drop.
+    ``releasegate run --baseline`` puts this target's part of the run it names first
+    (RELEASEGATE_BASELINE_SUMMARY, set by the command line; docs/fleet.md)."""
+    given = os.environ.get(BASELINE_ENV)
+    if given and Path(given).is_file():
+        return Path(given)
     run = state(request.config)
     path = run.report_dir / "summary.json" if run else None
     return path if path and path.is_file() else None

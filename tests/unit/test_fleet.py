@@ -4,7 +4,6 @@ run, the fleet's report, JUnit and history — from summaries as one-target runs
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -72,6 +71,7 @@ def test_a_fleet_file_merges_defaults_profile_and_overrides_into_each_target(tmp
     assert us.data["health"]["base_url"] == "${US_URL:-http://b:2}"  # expanded per target, later
     paths = write_profiles(fleet, tmp_path / "private")
     assert yaml.safe_load(paths["us"].read_text())["environment"] == "staging"
+    assert paths["us"].parent == tmp_path  # beside its profile: relative paths resolve as before
 
 
 @pytest.mark.parametrize(("content", "needle"), [
@@ -218,16 +218,68 @@ def test_a_hundred_targets_merge_fast_into_a_report_under_5_mb():
     assert len(page.encode()) < 5_000_000 and len(fleet["targets"]) == 100
 
 
-def test_write_profiles_keeps_literal_credentials_out_of_the_report_dir(tmp_path):
+def test_write_profiles_are_private_and_removed(tmp_path):
+    from releasegate.fleet.spec import remove_profiles
+
     (tmp_path / "fleet.yaml").write_text(yaml.safe_dump({"targets": [
         {"name": "a", "health": {"base_url": "http://a:1", "headers": {"Authorization": "Bearer s3cret"}}}]}))
-    from releasegate.fleet.spec import private_dir
+    paths = write_profiles(load_fleet(tmp_path / "fleet.yaml"), tmp_path / "fallback")
+    assert paths["a"].parent == tmp_path and paths["a"].name.startswith(".releasegate-fleet-")
+    assert oct(paths["a"].stat().st_mode)[-3:] == "600"
+    remove_profiles(paths)
+    assert not paths["a"].exists()
 
-    private = private_dir()
-    try:
-        paths = write_profiles(load_fleet(tmp_path / "fleet.yaml"), private)
-        assert Path(paths["a"]).parent == private and oct(private.stat().st_mode)[-3:] == "700"
-    finally:
-        import shutil
 
-        shutil.rmtree(private)
+# --- the command line ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    import signal
+
+    from releasegate.cli import main
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.delenv("RELEASEGATE_TARGET", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    yield main
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_merge_diff_and_history_on_the_command_line(tmp_path, cli, capsys):
+    runs = tmp_path / "runs"
+    for name, content in (("1", merge([HEALTHY, dict(FAULTY, checks=HEALTHY["checks"], verdict="GO",
+                                                      exit_code=0, target="faulty")])),
+                          ("2", merge([HEALTHY, FAULTY]))):
+        (runs / name).mkdir(parents=True)
+        content["started_at"] = f"2026-12-0{name}T00:00:00+00:00"
+        (runs / name / "summary.json").write_text(json.dumps(content))
+    (tmp_path / "jobs" / "a").mkdir(parents=True)
+    (tmp_path / "jobs" / "b").mkdir(parents=True)
+    (tmp_path / "jobs" / "a" / "summary.json").write_text(json.dumps(HEALTHY))
+    (tmp_path / "jobs" / "b" / "summary.json").write_text(json.dumps(FAULTY))
+    code = cli(["merge", str(tmp_path / "jobs"), f"--report-dir={tmp_path / 'fleet'}",
+                f"--baseline={runs / '1' / 'summary.json'}"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert out.strip().splitlines()[-2].strip("= ").startswith("releasegate fleet fleet: ROLLBACK")
+    merged = json.loads((tmp_path / "fleet" / "summary.json").read_text())
+    [faulty] = [t for t in merged["baseline"]["targets"] if t["target"] == "faulty"]
+    assert faulty["new_failures"] == ["suites/health/test_x.py::ready"]
+    assert {p.name for p in (tmp_path / "fleet").iterdir()} >= {"report.html", "junit.xml", "summary.json"}
+    assert cli(["diff", str(runs / "1" / "summary.json"), str(runs / "2" / "summary.json")]) == 0
+    assert "NEW FAILURE: suites/health/test_x.py::ready" in capsys.readouterr().out
+    assert cli(["history", str(runs)]) == 0
+    assert (runs / "history.html").read_text().count('<tr data-target="') == 2
+
+
+def test_a_bad_fleet_or_missing_summary_is_one_line_and_exit_64(tmp_path, cli, capsys):
+    (tmp_path / "fleet.yaml").write_text("targets: nope\n")
+    assert cli(["run", f"--fleet={tmp_path / 'fleet.yaml'}", f"--report-dir={tmp_path / 'r'}"]) == 64
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fleet file" in err[0] and "targets" in err[0]
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["verdict"] is None
+    assert cli(["merge", str(tmp_path / "nothing")]) == 64
+    assert capsys.readouterr().err.strip() == f"releasegate: {tmp_path / 'nothing'} does not exist"
+    assert cli(["run", f"--target={tmp_path / 'fleet.yaml'}", f"--baseline={tmp_path / 'none'}",
+                f"--report-dir={tmp_path / 'r'}"]) == 64
