@@ -31,7 +31,8 @@ from releasegate.gate.stash import state
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
             3 INVESTIGATE, feedback loop failed | 4 INVESTIGATE, only warnings failed or inconclusive |
-            64 could not start (bad profile or arguments) | 69 no throwaway server |
+            64 could not start (bad profile or arguments) | 68 the runner reached no host
+            (DNS, route, proxy: no verdict) | 69 no throwaway server |
             70 releasegate crashed (a bug) | 130 interrupted
 
 examples:
