@@ -23,7 +23,7 @@ PYTEST = ("pytest", "_pytest", "pluggy", "pytest_html", "pytest_metadata", "xdis
 MAX_LINES = 400
 ENGINE_PACKAGES = ("core", "http", "health", "readapi", "versioning", "mcp", "postgres", "net",
                    "redis", "prometheus", "logs", "sentry", "pilot", "backup", "servers", "watch",
-                   "fleet")
+                   "fleet", "ci", "init")
 
 
 def _module_name(path: Path) -> str:
