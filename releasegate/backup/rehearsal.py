@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from releasegate.backup.files import (
     read_counts_file,
     toc_header,
 )
+from releasegate.backup.privileges import missing_privileges
 from releasegate.backup.restore import restore_and_compare
 from releasegate.backup.runner import Background, Progress, human_bytes, libpq_env
 from releasegate.backup.source import SourceSession, read_live, record_dump
@@ -61,17 +63,30 @@ def rehearse_fresh(source_dsn: str, options: Options) -> Rehearsal:
         result.source = {"database": session.database, "version": session.version,
                          "major": session.major, "snapshot": session.snapshot}
         try:
+            lacking = missing_privileges(session.conn)
+        except psycopg.Error as exc:
+            lacking = f"cannot read the source role's privileges: {cat.first_line(exc)}"
+        if lacking:
+            return failed(result, "privilege", lacking)
+        try:
             tools = PgTools.for_server(session.major)
         except ToolMissing as exc:
             return failed(result, "tool", str(exc))
-        workdir = _workdir(stack, options)
-        dump_path = workdir / f"{session.database}-fresh.dump"
+        if options.keep_dumps is not None:  # kept: the reproduce command names a real file
+            options.keep_dumps.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+            dump_path = options.keep_dumps / f"{session.database}-fresh-{stamp}.dump"
+        else:
+            dump_path = _workdir(stack, options) / f"{session.database}-fresh.dump"
         argv = [tools.pg_dump, "-Fc", f"--snapshot={session.snapshot}", "-v",
                 f"--lock-wait-timeout={int(options.lock_wait_timeout_s * 1000)}",
                 *options.dump_args, "-f", str(dump_path)]
+        # what a reader can run: a new dump (the snapshot is gone), then the same restore
         result.dump = {"path": str(dump_path), "format": "custom", "snapshot": session.snapshot,
-                       "argv": [Path(tools.pg_dump).name, "-Fc", "--snapshot=SNAPSHOT",
-                                *options.dump_args, "-d", source_dsn, "-f", dump_path.name]}
+                       "kept": options.keep_dumps is not None,
+                       "argv": [Path(tools.pg_dump).name, "-Fc", *options.dump_args, "-d",
+                                source_dsn, "-f", str(dump_path) if options.keep_dumps
+                                else dump_path.name]}
         tables_dumped = [0]
 
         def on_line(line: str) -> None:
@@ -144,6 +159,8 @@ def rehearse_latest(where: str, options: Options, source_dsn: str | None = None,
         except psycopg.Error as exc:
             return failed(result, "source", f"no counts recorded beside {backup.path.name}, and "
                                              f"the live source cannot be read: {cat.first_line(exc)}")
+        if live["lacking"]:
+            return failed(result, "privilege", live["lacking"])
         major = major or live["major"]
         database = database or live["database"]
         result.source = {"database": live["database"], "version": live["version"],

@@ -16,6 +16,7 @@ import psycopg
 from releasegate.backup import catalog as cat
 from releasegate.backup import rows
 from releasegate.backup.files import counts_path, write_counts_file
+from releasegate.backup.privileges import missing_privileges
 from releasegate.backup.runner import Background, libpq_env
 from releasegate.backup.spec import Options
 from releasegate.backup.tools import PgTools
@@ -57,7 +58,10 @@ class SourceSession:
 def read_live(dsn: str, options: Options) -> dict[str, Any]:
     session = SourceSession(dsn, options)
     try:
-        return {"major": session.major, "database": session.database,
+        lacking = missing_privileges(session.conn)
+        if lacking:
+            return {"lacking": lacking}
+        return {"lacking": None, "major": session.major, "database": session.database,
                 "version": session.version, "database_bytes": session.database_bytes,
                 "catalog": cat.read_catalog(session.conn),
                 "skipped": cat.skipped_kinds(session.conn), "counts": rows.count_rows(session.conn)}
@@ -74,6 +78,9 @@ def record_dump(source_dsn: str, out: Path, options: Options,
     """
     session = SourceSession(source_dsn, options)
     try:
+        lacking = missing_privileges(session.conn)
+        if lacking:
+            raise ReleasegateError(lacking)
         tools = PgTools.for_server(session.major)
         argv = [tools.pg_dump, f"-F{dump_format}", f"--snapshot={session.snapshot}",
                 f"--lock-wait-timeout={int(options.lock_wait_timeout_s * 1000)}",

@@ -46,6 +46,7 @@ class Options:
     count_tolerance_pct: float = 10.0
     counts_suffix: str = ".counts.json"
     workdir: Path | None = None
+    keep_dumps: Path | None = None  # keep the fresh dump here (its reproduce command then works)
     progress: Callable[[str], None] | None = None  # where progress lines go (stderr by default)
 
 
@@ -55,7 +56,7 @@ class Rehearsal:
 
     kind: str  # fresh | latest
     error: str = ""  # could not rehearse at all (no backup, tool missing, no server)
-    error_kind: str = ""  # tool | server | source | backup
+    error_kind: str = ""  # tool | server | source | backup | privilege (the source role's)
     source: dict[str, Any] = field(default_factory=dict)  # database, version, counted_as
     dump: dict[str, Any] = field(default_factory=dict)  # path, format, size, command, duration
     server: dict[str, Any] = field(default_factory=dict)  # provider, version, start_s

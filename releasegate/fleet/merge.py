@@ -30,6 +30,7 @@ FAILING = frozenset({"failed", "error"})
 # worst first: what a matrix cell shows when an area's checks differ
 CELL_ORDER = ("failed", "error", "inconclusive", "waived", "passed", "skipped")
 NOT_CHECKED = "NOT CHECKED"
+RUNNER_REACHED_NOTHING = 68  # a run's exit code when no host of its target was reached
 NO_VERDICT = "NO VERDICT"
 
 
@@ -79,8 +80,8 @@ def unreachable(summary: Mapping[str, Any]) -> bool:
 
 def fleet_verdict_of(summary: Mapping[str, Any]) -> tuple[str, int]:
     """The verdict a target counts with in the fleet, and its exit code."""
-    if summary.get("verdict") is None:
-        return NO_VERDICT, 4
+    if summary.get("verdict") is None:  # 68: the runner reached none of its hosts (DNS, route)
+        return (NOT_CHECKED if summary.get("exit_code") == RUNNER_REACHED_NOTHING else NO_VERDICT), 4
     if unreachable(summary):
         return NOT_CHECKED, 4
     return str(summary["verdict"]), int(summary["exit_code"])

@@ -91,6 +91,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             data["remedy"] = redactor.text(failure.remedy)
         if failure.cause:
             data["cause"] = redactor.text(failure.cause)
+        if failure.kind:
+            data["kind"] = failure.kind
     waiver = item.stash.get(WAIVER, None)
     if waiver is not None and report.when == "call":
         active = waiver.active(date.today())

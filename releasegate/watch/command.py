@@ -6,7 +6,7 @@ Exit codes are the run's: 0 GO (only at the end of a complete window), 1 ROLLBAC
 readiness, 2 ROLLBACK, 3 INVESTIGATE (a breach still open), 4 INCONCLUSIVE (no data, too few
 samples, a source that stopped answering, or a window cut short by Ctrl-C / SIGTERM); 64 when
 it cannot start. Outputs, rewritten every cycle in --report-dir: summary.json (the state
---resume continues from), cycles.jsonl (every cycle's values), report.html, step-summary.md.
+--resume continues from), cycles.jsonl (every cycle's values), report.html; step-summary.md at the end.
 """
 
 from __future__ import annotations
@@ -49,28 +49,83 @@ def _say(message: str) -> None:
     print(f"releasegate: {message}", file=sys.stderr, flush=True)
 
 
+class _Background:
+    """Writes the newest text it was given to one file, off the cycle's thread: a slow disk
+    never delays the next sample. Texts not yet written are replaced by newer ones."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self.pending: str | None = None
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        threading.Thread(target=self._run, name=f"write {path.name}", daemon=True).start()
+
+    def put(self, text: str) -> None:
+        with self.lock:
+            self.pending = text
+            self.idle.clear()
+        self.wake.set()
+
+    def flush(self) -> None:
+        self.idle.wait(30)
+
+    def _run(self) -> None:
+        from releasegate.watch.window import write_text
+
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                text, self.pending = self.pending, None
+            if text is not None:
+                write_text(self.path, text)
+            with self.lock:
+                if self.pending is None:
+                    self.idle.set()
+
+
 class Outputs:
-    """Writes the window's outputs after every cycle, masked with the profile's secrets."""
+    """Writes the window's outputs after every cycle.
+
+    summary.json (what --resume reads) is written before the next cycle starts; report.html by
+    a background thread. Reasons are masked when they are recorded (Window), so a cycle writes
+    without running the redactor over the whole report; the final write masks everything once
+    more. Each cycle's JSON is made once and kept: summary.json costs the same at cycle 500 as
+    at cycle 5.
+    """
 
     def __init__(self, out: Path, target: Any, quiet: bool, written: int = 0) -> None:
         self.out, self.quiet, self.written = out, quiet, written
         self.redact = target.redactor().text
+        self.rows: dict[int, str] = {}
         out.mkdir(parents=True, exist_ok=True)
+        self.report = _Background(out / "report.html")
 
     def __call__(self, st: Any) -> None:
         from releasegate.watch.report import html_report, step_summary, verdict_line
-        from releasegate.watch.window import write_json
+        from releasegate.watch.window import write_text
 
-        new = [c for c in st.cycles if c["cycle"] >= self.written]
+        new = [c for c in st.cycles[-8:] if c["cycle"] >= self.written]
         if new:
             with open(self.out / "cycles.jsonl", "a", encoding="utf-8") as fh:
                 for row in new:
-                    fh.write(self.redact(json.dumps(row, default=str)) + "\n")
+                    self.rows[row["cycle"]] = json.dumps(row, separators=(",", ":"), default=str)
+                    fh.write(self.rows[row["cycle"]] + "\n")
             self.written = new[-1]["cycle"] + 1
         final = st.decision is not None
-        write_json(self.out / "summary.json", json.loads(self.redact(json.dumps(st.to_dict(), default=str))))
-        self._text("report.html", html_report(st, final=final))
-        self._text("step-summary.md", step_summary(st))
+        mask = self.redact if final else str
+        if st.decided_by and st.decided_by.get("reason"):
+            st.decided_by["reason"] = self.redact(st.decided_by["reason"])
+        write_text(self.out / "summary.json", self._summary(st))
+        self.report.put(mask(html_report(st, final=final)))
+        if final:
+            self.report.flush()
+        if final:  # for CI: written once, when the window has its decision
+            write_text(self.out / "step-summary.md", mask(step_summary(st)))
         if final and os.environ.get("GITHUB_STEP_SUMMARY"):
             with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
                 fh.write(self.redact(step_summary(st)))
@@ -82,10 +137,15 @@ class Outputs:
         if final:
             _say(self.redact(verdict_line(st)) + f" (exit {st.exit_code}); report {self.out / 'report.html'}")
 
-    def _text(self, name: str, text: str) -> None:
-        tmp = self.out / (name + ".tmp")
-        tmp.write_text(self.redact(text), encoding="utf-8")
-        os.replace(tmp, self.out / name)
+    def _summary(self, st: Any) -> str:
+        data = st.to_dict()
+        cycles = data.pop("cycles")
+        kept = {c["cycle"] for c in cycles}
+        for gone in [n for n in self.rows if n not in kept]:  # thinned out of the window's list
+            del self.rows[gone]
+        rows = ",".join(self.rows.get(c["cycle"]) or json.dumps(c, separators=(",", ":"), default=str)
+                        for c in cycles)
+        return json.dumps(data, separators=(",", ":"), default=str)[:-1] + f',"cycles":[{rows}]}}'
 
 
 def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -125,6 +185,10 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
     else:
         markers = ns.m
     with opened(target, markers) as checks:
+        if not checks.checks and not spec.observations:
+            _say(f"nothing to watch in {path}: no check selected by -m {markers or '(health, rollback)'} "
+                 "has its section in the profile, and it has no watch.observations (docs/watch.md)")
+            return EXIT_UNUSABLE
         if state is None:
             deploy = _deploy(target, spec, ns.quiet)
             state = new_state(target, spec, checks, markers, time.time())
@@ -147,7 +211,7 @@ def _deploy(target: Any, spec: Any, quiet: bool) -> dict[str, Any] | None:
 
     settle = wait_settled(target, spec.deploy, log=(lambda _: None) if quiet else _say)
     return {"settled": settle.settled, "broken": settle.broken, "refused": settle.refused,
-            "summary": settle.summary,
+            "summary": target.redactor().text(settle.summary),
             "polls": settle.polls, "waited_s": settle.waited_s,
             "application": spec.deploy["argocd"]["application"]}
 

@@ -13,7 +13,7 @@ failure decides. Two things Argo's users still ask for are built in: no data nev
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from releasegate.watch.spec import Assertion, Limits, show_s
@@ -23,7 +23,7 @@ GO, INVESTIGATE, ROLLBACK = "GO", "INVESTIGATE", "ROLLBACK"
 UNDECIDED = "INCONCLUSIVE"  # no data, too few samples, a source that stopped answering
 # worst last: an open breach outranks missing data; GO only when every series says so
 ORDER = {GO: 0, UNDECIDED: 1, INVESTIGATE: 2, ROLLBACK: 3}
-MAX_POINTS = 600  # points kept per series for the chart; counters stay exact beyond it
+MAX_POINTS = 300  # points kept per series for a 640-pixel chart; counters stay exact beyond it
 
 
 @dataclass
@@ -168,9 +168,12 @@ class Tracker:
         return GO, ""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Plain data for summary.json; points as [cycle, t, value, phase, reason] rows (a
+        window rewrites the file every cycle: dataclasses.asdict would dominate the cycle)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["limits"] = asdict(self.limits)
         data["assertion"] = asdict(self.assertion) if self.assertion else None
+        data["points"] = [[p.cycle, p.t, p.value, p.phase, p.reason] for p in self.points]
         return data
 
     @classmethod
@@ -178,7 +181,7 @@ class Tracker:
         data = dict(data)
         data["limits"] = Limits(**data["limits"])
         data["assertion"] = Assertion(**data["assertion"]) if data.get("assertion") else None
-        data["points"] = [Sample(**p) for p in data.get("points", [])]
+        data["points"] = [Sample(*p) for p in data.get("points", [])]
         return cls(**data)
 
 

@@ -77,9 +77,12 @@ def chart(tracker: Tracker, window_s: float) -> str:
                          f'stroke="{COLOURS[p.phase]}" stroke-dasharray="2 2"><title>cycle '
                          f'{p.cycle}: {e(p.reason)}</title></line>')
             continue
-        radius = 4 if p.phase == FAILED else 2
+        if p.phase == "Successful":  # most points: no tooltip, to keep a day's report small
+            parts.append(f'<circle class="sample successful" data-cycle="{p.cycle}" cx="{x(p.t)}" '
+                         f'cy="{y(p.value)}" r="2" fill="{COLOURS[p.phase]}"/>')
+            continue
         parts.append(f'<circle class="sample {p.phase.lower()}" data-cycle="{p.cycle}" '
-                     f'data-value="{p.value:g}" cx="{x(p.t)}" cy="{y(p.value)}" r="{radius}" '
+                     f'data-value="{p.value:g}" cx="{x(p.t)}" cy="{y(p.value)}" r="4" '
                      f'fill="{COLOURS[p.phase]}"><title>cycle {p.cycle} at {show_s(round(p.t, 2))}: '
                      f'{p.value:g}{" — " + e(p.reason) if p.reason else ""}</title></circle>')
     parts.append("</svg>")
@@ -93,10 +96,11 @@ def strip(tracker: Tracker, slots: int) -> str:
              'xmlns="http://www.w3.org/2000/svg">']
     width = round(max(cell * 0.85, 0.5), 2)
     for p in tracker.points:
+        tip = "" if p.phase == "Successful" else \
+            f'<title>cycle {p.cycle}: {p.phase}{" — " + e(p.reason) if p.reason else ""}</title>'
         parts.append(f'<rect class="cycle {p.phase.lower()}" data-cycle="{p.cycle}" '
                      f'x="{round(PAD + p.cycle * cell, 2)}" y="2" width="{width:g}" '
-                     f'height="14" fill="{COLOURS[p.phase]}"><title>cycle {p.cycle}: {p.phase}'
-                     f'{" — " + e(p.reason) if p.reason else ""}</title></rect>')
+                     f'height="14" fill="{COLOURS[p.phase]}">{tip}</rect>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -118,7 +122,7 @@ def html_report(st: WindowState, *, final: bool) -> str:
     progress = f"{st.cycles_done} of {st.slots} cycles, every {show_s(st.every_s)} over {show_s(st.window_s)}"
     extra = []
     if st.missed:
-        extra.append(f"{st.missed} slots missed while nothing ran")
+        extra.append(f"{st.missed} slots skipped (a cycle, a pause or a kill outlasted the interval)")
     if st.resumed:
         extra.append(f"resumed {st.resumed}×")
     if st.thinned_cycles:

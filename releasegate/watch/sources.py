@@ -105,7 +105,11 @@ class Sources:
         if self.target.section("database") is None:
             raise SampleError("no database section in the profile")
         session = self._get("sql", lambda: session_for(self.target))
-        result = session.query(src["query"], cache=False, cursor_name="releasegate_watch")
+        # Only the first row is a sample: asking for one row keeps a query over a big table from
+        # sending it all (one round trip, where a server-side cursor takes three), and a second
+        # statement after a ';' cannot hide inside the parentheses.
+        query = f"SELECT * FROM ({src['query'].strip().rstrip(';')}\n) AS releasegate_watch LIMIT 1"
+        result = session.query(query, cache=False)
         if not result.ok:
             self._drop("sql")
             raise SampleError(f"SQL: {result.error}")
@@ -162,6 +166,10 @@ class Sources:
         return number(field_of(data, src["field"], src.get("where")), src["field"])
 
     def _log(self, src: Mapping[str, Any]) -> float | None:
+        """The newest valid run_summary line (of the tenant) in the log's tail: lines are read
+        from the end and only those naming run_summary are parsed and validated, so a cycle
+        costs one line's validation, not the whole tail's."""
+        from releasegate.core.schema_check import validator_for
         from releasegate.logs import run_summary
         from releasegate.logs.source import LogUnreadable, read
 
@@ -172,15 +180,22 @@ class Sources:
             sample = read(cfg)
         except LogUnreadable as exc:
             raise SampleError(str(exc)) from None
-        latest = run_summary.latest_per_tenant(run_summary.find(sample))
         tenant = src.get("tenant") or (self.target.section("rollback.run_summary") or {}).get("tenant_id")
-        line = latest.get(tenant) if tenant else (max(latest.values(), key=lambda s: s.line_no)
-                                                  if latest else None)
-        if line is None or line.record is None:
-            return None  # no run_summary line yet: no data
-        derived = run_summary.derive(line.record)
-        field = src["field"]
-        return number(derived[field] if field in derived else field_of(line.record, field), field)
+        validator = validator_for(run_summary.SCHEMA)
+        for line in reversed(sample.lines):
+            if "run_summary" not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, Mapping) or record.get("event") != "run_summary" or \
+                    (tenant and str(record.get("tenant_id")) != tenant) or not validator.is_valid(record):
+                continue
+            derived = run_summary.derive(record)
+            field = src["field"]
+            return number(derived[field] if field in derived else field_of(record, field), field)
+        return None  # no valid run_summary line (of the tenant) in the tail: no data
 
     @staticmethod
     def _check(src: Mapping[str, Any], measurements: Measures) -> float | None:

@@ -10,7 +10,6 @@ every cycle's values also go to cycles.jsonl, one line each, never held in memor
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -82,23 +81,26 @@ class WindowState:
         return EXIT[self.decision]
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_text(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a kill mid-write leaves the previous file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
 def new_state(target: Target, spec: WatchSpec, checks: CheckSet, markers: str | None,
               now: float) -> WindowState:
+    """A window about to start; what the report shows of each series is masked here, once."""
+    mask = target.redactor().text
     state = WindowState(target.name, spec.window_s, spec.every_s, now, markers)
     for check in checks.checks:
         state.trackers[check.name] = Tracker(check.name, check.limits)
         state.kinds[check.name] = {"kind": "check", "runbook": check.runbook}
     for obs in spec.observations:
         state.trackers[obs.name] = Tracker(obs.name, obs.limits, obs.assertion)
-        state.kinds[obs.name] = {"kind": "observation", "runbook": obs.runbook, "unit": obs.unit,
-                                 "source": obs.describe_source(), "assert": obs.assertion.describe()}
+        state.kinds[obs.name] = {"kind": "observation", "runbook": mask(obs.runbook), "unit": obs.unit,
+                                 "source": mask(obs.describe_source()),
+                                 "assert": obs.assertion.describe()}
     return state
 
 
@@ -111,6 +113,7 @@ class Window:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.target, self.spec, self.checks, self.state = target, spec, checks, state
         self.sources = Sources(target)
+        self.redact = target.redactor().text  # reasons quote answers: masked when recorded
         self.on_cycle, self.clock, self.sleep = on_cycle, clock, sleep
 
     def run(self) -> WindowState:
@@ -154,7 +157,7 @@ class Window:
                 out = _error_outcome(f"{type(exc).__name__}: {exc}")
             measures[check.name] = None if out.phase == ERROR else out.measures
             sample = st.trackers[check.name].add(n, t, out.measures.get("value"), phase=out.phase,
-                                                 reason=out.reason)
+                                                 reason=self.redact(out.reason) if out.reason else "")
             _record(row, check.name, sample)
         for obs in self.spec.observations:
             try:
@@ -163,7 +166,8 @@ class Window:
                 value, error = None, str(exc)
             except Exception as exc:  # the same: one bad sample, not a crash
                 value, error = None, f"{type(exc).__name__}: {exc}"
-            sample = st.trackers[obs.name].add(n, t, value, error=error)
+            sample = st.trackers[obs.name].add(n, t, value,
+                                               error=self.redact(error) if error else None)
             _record(row, obs.name, sample)
         st.cycles.append(row)
         if len(st.cycles) > MAX_CYCLES:

@@ -56,7 +56,7 @@ ROWS: list[Row] = [
                                                 "expected 400",
         "test_sessionless_request_is_rejected[unsupported_version]":
             "at protocol version 1999-01-01 answered 400 with JSON-RPC error -32600",
-    }),
+    }, headline="with MCP-Protocol-Version: 1999-01-01 answered 200, expected 400"),  # the plain defect
     McpRow("mcp_notification_not_202", 2, "ROLLBACK", {
         "test_initialized_notification_is_202": "answered 200 with a 21-byte body, expected 202",
     }),

@@ -113,3 +113,38 @@ def test_a_mismatch_is_narrowed_to_a_key_range(fixture_server, source):
     assert where is not None and where.startswith("first differing key range: id ")
     lo, hi = (int(x) for x in where.rsplit(" ", 1)[1].split(".."))
     assert lo <= 77 <= hi and hi - lo < 10
+
+
+def test_a_select_only_source_role_is_a_gate_problem_with_the_grant_to_run(source):
+    """Issue 20 §5: no ROLLBACK for the gate's own credential — one line with the fix."""
+    with psycopg.connect(source, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS rg_select; CREATE ROLE rg_select LOGIN; "
+                      "GRANT USAGE ON SCHEMA app, public, \"müşteri\" TO rg_select; "
+                      "GRANT SELECT ON ALL TABLES IN SCHEMA app, public, \"müşteri\" TO rg_select")
+        admin.execute("DROP ROLE IF EXISTS rg_nothing; CREATE ROLE rg_nothing LOGIN")
+    try:
+        select_only = rehearse_fresh(source.replace("postgresql://postgres@",
+                                                    "postgresql://rg_select@"), Options(**QUIET))
+        assert select_only.error_kind == "privilege" and not select_only.restore
+        assert select_only.error.startswith("the source role rg_select lacks what a dump needs: ")
+        assert "BYPASSRLS (row-level security on app.tenant_notes" in select_only.error
+        assert select_only.error.endswith("ALTER ROLE rg_select BYPASSRLS")
+        nothing = rehearse_fresh(source.replace("postgresql://postgres@",
+                                                "postgresql://rg_nothing@"), Options(**QUIET))
+        assert "GRANT USAGE ON SCHEMA app, \"müşteri\" TO rg_nothing" in nothing.error
+        assert "GRANT SELECT ON ALL TABLES IN SCHEMA app, \"müşteri\", public TO rg_nothing" \
+            in nothing.error
+        assert "\n" not in nothing.error
+    finally:
+        with psycopg.connect(source, autocommit=True) as admin:
+            admin.execute("DROP OWNED BY rg_select, rg_nothing; DROP ROLE rg_select; "
+                          "DROP ROLE rg_nothing")
+
+
+def test_keep_dumps_keeps_the_fresh_dump_its_reproduce_command_names(source, tmp_path):
+    result = rehearse_fresh(source, Options(keep_dumps=tmp_path / "kept", **QUIET))
+    kept = tmp_path / "kept"
+    assert result.restored and result.dump["kept"]
+    assert [p.name for p in kept.iterdir()] == [result.dump["path"].rsplit("/", 1)[-1]]
+    assert result.dump["argv"][-1] == result.dump["path"] == result.restore["argv"][-1]
+    assert "--snapshot=SNAPSHOT" not in result.dump["argv"]  # runnable later: a new snapshot

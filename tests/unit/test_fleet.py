@@ -119,6 +119,9 @@ def test_the_policy_any_rollback_and_an_unreachable_target_not_checked():
         "outcome": "failed", "count": 1, "check": "suites/health/test_x.py::ready", "total": 2}
     assert fleet["matrix"]["dead"]["health"]["outcome"] == "not_checked"
     assert fleet["areas"] == ["health", "versioning"]
+    blind = dict(DEAD, target="blind", verdict=None, exit_code=68, reason="no verdict: the runner "
+                 "reached no host of the target")
+    assert merge([HEALTHY, blind])["targets"][1]["fleet_verdict"] == "NOT CHECKED"
     without = merge([HEALTHY, DEAD])
     assert (without["verdict"], without["exit_code"]) == ("INVESTIGATE", 4)  # not verified ≠ GO
 
