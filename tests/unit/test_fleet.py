@@ -4,6 +4,7 @@ run, the fleet's report, JUnit and history — from summaries as one-target runs
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -321,3 +322,26 @@ def test_the_example_fleet_loads():
     us = fleet.targets[2].data
     assert us["health"]["base_url"] == "${HUNTER_PROD_US_URL}" and us["environment"] == "production"
     assert us["health"]["headers"] == {"Authorization": "Bearer ${HUNTER_PROBE_TOKEN}"}  # its profile's
+
+
+def test_baseline_reaches_the_checks_that_judge_a_change(tmp_path, monkeypatch):
+    """--baseline gives 000 §5.3's drop this target's part of the baseline run, for the run only."""
+    from releasegate.gate.fleet import BASELINE_ENV
+    from releasegate.gate.fleet_commands import one
+
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    profile = tmp_path / "p.yaml"
+    profile.write_text(yaml.safe_dump({"name": "healthy", "health": {"base_url": "http://h:1"}}))
+    seen: dict[str, Any] = {}
+
+    def run_one(target: Path, report_dir: str, extra: list[str]) -> int:
+        seen.update(json.loads(Path(os.environ[BASELINE_ENV]).read_text()))
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
+        (Path(report_dir) / "summary.json").write_text(json.dumps(FAULTY | {"target": "healthy"}))
+        return 2
+
+    assert one(str(profile), str(tmp_path / "r"), [], run_one, [merge([HEALTHY, FAULTY])], "b") == 2
+    assert seen["target"] == "healthy" and seen["checks"] == HEALTHY["checks"]
+    assert BASELINE_ENV not in os.environ
+    compared = json.loads((tmp_path / "r" / "summary.json").read_text())["baseline"]["targets"][0]
+    assert compared["new_failures"] == ["suites/health/test_x.py::ready"]
