@@ -122,8 +122,10 @@ def _child(run_one: RunOne, target: FleetTarget, profile: Path, out: Path,
     log = os.open(out / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    # no pytest cache: targets running at once would overwrite each other's --lf record
-    args = [*extra, "-p", "no:cacheprovider",
+    # a pytest cache per target (--lf reruns what failed on that target): targets running at
+    # once would overwrite each other's record in one
+    cache = Path.cwd() / ".pytest_cache" / "releasegate-fleet" / target.slug
+    args = [*extra, "-o", f"cache_dir={cache}",
             *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
     return run_one(profile, str(out), args)
 
