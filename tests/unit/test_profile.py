@@ -365,6 +365,9 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
     ({"read_api": {"base_url": "http://127.0.0.1:9",
                    "endpoints": {"quota": {"path": "/v1/quota", "schema": "readapi/nope.schema.json"}}}},
      "read_api.endpoints.quota.schema: schemas/readapi/nope.schema.json does not exist"),
+    ({"read_api": {"base_url": "http://127.0.0.1:9", "endpoints": {
+        "fixtures": {"path": "/v1/fixtures", "item_schema": "readapi/nope.item.schema.json"}}}},
+     "read_api.endpoints.fixtures.item_schema: schemas/readapi/nope.item.schema.json does not exist"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "get_job_status", "schema": "mcp/nope.json"}]}},
      "mcp.calls[0].schema: schemas/mcp/nope.json does not exist"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "drop_everything"}]}},
@@ -390,3 +393,18 @@ def test_a_profile_mistake_the_schema_cannot_see_is_one_line_at_load(tmp_path, s
     message = profile_error(write(tmp_path, {"name": "unit", **section}))
     assert expected in message, message
 
+
+
+def test_schema_openapi_is_a_profile_value_that_needs_openapi_core(tmp_path, monkeypatch):
+    """`schema: openapi` is accepted at load; without the optional openapi-core it is one line."""
+    import importlib.util
+
+    section = {"read_api": {"base_url": "http://127.0.0.1:9",
+                            "endpoints": {"teams": {"path": "/v1/teams", "schema": "openapi"}}}}
+    load_target(write(tmp_path, {"name": "unit", **section}))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openapi_core" else real(name, *a))
+    message = profile_error(write(tmp_path, {"name": "unit", **section}))
+    assert "read_api.endpoints.teams.schema: schema: openapi needs openapi-core: pip install " \
+           "'releasegate[openapi]'" in message
