@@ -177,6 +177,10 @@ def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
             return "connection refused (nothing listening on that host and port)"
         if "name or service not known" in text or "nodename nor servname" in text:
             return "host name does not resolve"
+        if "name resolution" in text:  # EAI_AGAIN: the runner's DNS did not answer
+            return "host name does not resolve (temporary failure in name resolution)"
+        if "network is unreachable" in text or "no route to host" in text:
+            return "network is unreachable from this runner (no route to host)"
         return f"cannot connect: {_first_line(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"malformed HTTP response: {_first_line(exc)}"
