@@ -104,17 +104,21 @@ class Outputs:
         self.rows: dict[int, str] = {}
         out.mkdir(parents=True, exist_ok=True)
         self.report = _Background(out / "report.html")
+        self.jsonl = open(out / "cycles.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def __call__(self, st: Any) -> None:
         from releasegate.watch.report import html_report, step_summary, verdict_line
         from releasegate.watch.window import write_text
 
-        new = [c for c in st.cycles[-8:] if c["cycle"] >= self.written]
-        if new:
-            with open(self.out / "cycles.jsonl", "a", encoding="utf-8") as fh:
-                for row in new:
-                    self.rows[row["cycle"]] = json.dumps(row, separators=(",", ":"), default=str)
-                    fh.write(self.rows[row["cycle"]] + "\n")
+        new = []
+        for row in reversed(st.cycles):  # the rows cycles.jsonl does not have yet
+            if row["cycle"] < self.written:
+                break
+            new.insert(0, row)
+        if new and not self.jsonl.closed:
+            for row in new:
+                self.rows[row["cycle"]] = json.dumps(row, separators=(",", ":"), default=str)
+                self.jsonl.write(self.rows[row["cycle"]] + "\n")  # line-buffered: a kill keeps it
             self.written = new[-1]["cycle"] + 1
         final = st.decision is not None
         mask = self.redact if final else str
@@ -124,6 +128,7 @@ class Outputs:
         self.report.put(mask(html_report(st, final=final)))
         if final:
             self.report.flush()
+            self.jsonl.close()
         if final:  # for CI: written once, when the window has its decision
             write_text(self.out / "step-summary.md", mask(step_summary(st)))
         if final and os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -189,6 +194,12 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
             _say(f"nothing to watch in {path}: no check selected by -m {markers or '(health, rollback)'} "
                  "has its section in the profile, and it has no watch.observations (docs/watch.md)")
             return EXIT_UNUSABLE
+        added = ({o.name for o in spec.observations} | {c.name for c in checks.checks}) - \
+            set(state.trackers if state is not None else ())
+        if state is not None and added:
+            _say(f"--resume: the profile changed since the window started ({', '.join(sorted(added))} "
+                 "is new); start a new window")
+            return EXIT_UNUSABLE
         if state is None:
             deploy = _deploy(target, spec, ns.quiet)
             state = new_state(target, spec, checks, markers, time.time())
@@ -196,12 +207,25 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
                 state.deploy = deploy
                 if not deploy["settled"]:
                     return _unsettled(state, Outputs(out, target, ns.quiet), deploy)
-        outputs = Outputs(out, target, ns.quiet, written=state.cycles_done)
+        outputs = Outputs(out, target, ns.quiet, written=_last_row(out / "cycles.jsonl") + 1
+                          if ns.resume else 0)
         if not ns.quiet:
             _say(f"watching {target.name}: {state.slots} cycles every {state.every_s:g}s; "
                  f"report {out / 'report.html'}")
         Window(target, spec, checks, state, on_cycle=outputs).run()
     return int(state.exit_code if state.exit_code is not None else 4)
+
+
+def _last_row(path: Path) -> int:
+    """The last cycle cycles.jsonl has (-1: none): a resumed window appends after it."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(size - 65536, 0))
+            lines = fh.read().splitlines()
+        return int(json.loads(lines[-1])["cycle"]) if lines else -1
+    except (OSError, ValueError, KeyError, IndexError):
+        return -1
 
 
 def _deploy(target: Any, spec: Any, quiet: bool) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from releasegate.core.profile import Target
 from releasegate.watch.checks import CheckSet
-from releasegate.watch.judge import ERROR, GO, ROLLBACK, UNDECIDED, Tracker, worst
+from releasegate.watch.judge import ERROR, GO, ROLLBACK, UNDECIDED, Sample, Tracker, worst
 from releasegate.watch.sources import SampleError, Sources
 from releasegate.watch.spec import Limits, WatchSpec
 
@@ -70,6 +70,11 @@ class WindowState:
         fields = {k: v for k, v in data.items() if k not in ("format", "exit_code", "trackers")}
         state = cls(**fields)
         state.trackers = {n: Tracker.from_dict(t) for n, t in data["trackers"].items()}
+        for row in state.cycles:  # the charts' points are the cycles' values
+            for name, phase in row["phases"].items():
+                if name in state.trackers:
+                    state.trackers[name].keep(Sample(row["cycle"], row["t"], row["values"].get(name),
+                                                     phase, row["reasons"].get(name, "")))
         return state
 
     @property
