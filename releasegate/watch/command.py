@@ -91,11 +91,13 @@ class _Background:
 class Outputs:
     """Writes the window's outputs after every cycle.
 
-    summary.json (what --resume reads) is written before the next cycle starts; report.html by
-    a background thread. Reasons are masked when they are recorded (Window), so a cycle writes
-    without running the redactor over the whole report; the final write masks everything once
-    more. Each cycle's JSON is made once and kept: summary.json costs the same at cycle 500 as
-    at cycle 5.
+    summary.json (what --resume reads) and report.html are written by background threads, so
+    a slow disk never delays the next sample (ext4 flushes a file renamed over another: ~10 ms
+    on a busy machine); the final write waits for both, and a kill between two cycles loses at
+    most the cycle being written, which --resume samples again or counts as missed. Reasons
+    are masked when they are recorded (Window), so a cycle writes without running the redactor
+    over the whole report; the final write masks everything once more. Each cycle's JSON is
+    made once and kept: summary.json costs the same at cycle 500 as at cycle 5.
     """
 
     def __init__(self, out: Path, target: Any, quiet: bool, written: int = 0) -> None:
@@ -104,6 +106,7 @@ class Outputs:
         self.rows: dict[int, str] = {}
         out.mkdir(parents=True, exist_ok=True)
         self.report = _Background(out / "report.html")
+        self.summary = _Background(out / "summary.json")
         self.jsonl = open(out / "cycles.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def __call__(self, st: Any) -> None:
@@ -124,9 +127,10 @@ class Outputs:
         mask = self.redact if final else str
         if st.decided_by and st.decided_by.get("reason"):
             st.decided_by["reason"] = self.redact(st.decided_by["reason"])
-        write_text(self.out / "summary.json", self._summary(st))
+        self.summary.put(self._summary(st))
         self.report.put(mask(html_report(st, final=final)))
         if final:
+            self.summary.flush()
             self.report.flush()
             self.jsonl.close()
         if final:  # for CI: written once, when the window has its decision
