@@ -15,7 +15,7 @@ from releasegate.watch.judge import ERROR, FAILED, INCONCLUSIVE, Tracker
 from releasegate.watch.spec import show_s
 from releasegate.watch.window import WindowState, limits_text
 
-W, H, PAD = 640, 160, 36
+W, H, PAD, RIGHT = 640, 160, 36, 80  # RIGHT: room for the threshold labels
 COLOURS = {"Successful": "#2e7d32", FAILED: "#c62828", INCONCLUSIVE: "#9e9e9e", ERROR: "#ef6c00"}
 BADGE = {"GO": "#2e7d32", "ROLLBACK": "#c62828", "INVESTIGATE": "#ef6c00", "INCONCLUSIVE": "#757575"}
 e = html.escape
@@ -32,7 +32,7 @@ def _lines(tracker: Tracker) -> list[tuple[str, float]]:
     if a.high is not None:
         out.append(("high" if a.kind == "within" else "below", a.high))
     if a.kind == "not_rises" and tracker.first is not None:
-        out.append(("first + tolerance", tracker.first + a.tolerance))
+        out.append(("first+tol", tracker.first + a.tolerance))
     return out
 
 
@@ -47,7 +47,7 @@ def chart(tracker: Tracker, window_s: float) -> str:
     span = max(window_s, max((p.t for p in tracker.points), default=0.0), 1e-9)
 
     def x(t: float) -> float:
-        return round(PAD + (W - 2 * PAD) * t / span, 1)
+        return round(PAD + (W - RIGHT - RIGHT) * t / span, 1)
 
     def y(v: float) -> float:
         return round(H - PAD / 2 - (H - PAD) * (v - lo) / (hi - lo), 1)
@@ -57,15 +57,19 @@ def chart(tracker: Tracker, window_s: float) -> str:
              f'aria-label="{e(tracker.name)} over the window">',
              f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fafafa"/>',
              f'<text x="4" y="{y(hi) + 4}" font-size="10">{hi:g}</text>',
-             f'<text x="4" y="{y(lo) + 4}" font-size="10">{lo:g}</text>']
+             f'<text x="4" y="{y(lo) + 4}" font-size="10">{lo:g}</text>',
+             f'<text x="{PAD}" y="{H - 2}" font-size="9">+0s</text>',
+             f'<text x="{W - RIGHT}" y="{H - 2}" font-size="9" text-anchor="end">'
+             f'+{show_s(round(span, 3))}</text>']
     a = tracker.assertion
     if a is not None and a.kind == "within" and a.low is not None and a.high is not None:
-        parts.append(f'<rect class="band" x="{PAD}" y="{y(a.high)}" width="{W - 2 * PAD}" '
+        parts.append(f'<rect class="band" x="{PAD}" y="{y(a.high)}" width="{W - PAD - RIGHT}" '
                      f'height="{round(y(a.low) - y(a.high), 1)}" fill="#e8f5e9"/>')
     for label, value in limits:
-        parts.append(f'<line class="threshold" data-value="{value:g}" x1="{PAD}" x2="{W - PAD}" '
+        parts.append(f'<line class="threshold" data-value="{value:g}" x1="{PAD}" x2="{W - RIGHT}" '
                      f'y1="{y(value)}" y2="{y(value)}" stroke="#c62828" stroke-dasharray="4 3"/>'
-                     f'<text x="{W - PAD + 2}" y="{y(value) + 3}" font-size="9">{e(label)}</text>')
+                     f'<text x="{W - RIGHT + 2}" y="{y(value) + 3}" font-size="9">{e(label)} {value:g}'
+                     '</text>')
     if points:
         coords = " ".join(f"{x(p.t)},{y(p.value)}" for p in points)  # type: ignore[arg-type]
         parts.append(f'<polyline class="series" points="{coords}" fill="none" stroke="#1565c0" '
