@@ -39,7 +39,7 @@ def test_window_starts_go_and_degrades_to_rollback_when_a_fault_is_switched_on(t
     env = clean_env()
     with running_stack(only=PARTS) as stack:
         profile = str(stack.profile_path)
-        healthy = subprocess.run(releasegate("watch", "--target", profile, "--for", "3s", "--every",
+        healthy = subprocess.run(releasegate("watch", "--target", profile, "--for", "4s", "--every",
                                              "1s", "-m", "health", "--report-dir", str(tmp_path / "go")),
                                  env=env, capture_output=True, text=True, timeout=120)
         go = summary(tmp_path / "go")

@@ -158,6 +158,7 @@ def test_window_starts_once_argo_cd_reports_synced_and_healthy(tmp_path: Path) -
     assert s["deploy"]["settled"] and s["deploy"]["polls"] == 3
     assert "sync Synced, health Healthy" in s["deploy"]["summary"]
     assert TOKEN not in (tmp_path / "out" / "summary.json").read_text()
+    assert TOKEN not in (tmp_path / "out" / "report.html").read_text()
 
 
 @pytest.mark.usefixtures("token")
