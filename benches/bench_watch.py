@@ -201,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 # is done: wait for them outside the timed span, so their disk writes do not land
                 # in the floor's time (the wait is recorded: background_writes_left_after_cycle)
                 flushed = time.perf_counter()
-                window.on_cycle.summary.flush()  # type: ignore[attr-defined]
-                window.on_cycle.report.flush()  # type: ignore[attr-defined]
+                window.on_cycle.writer.flush()  # type: ignore[attr-defined]
                 report_wait = time.perf_counter() - flushed
                 bad = {n: p for n, p in row["phases"].items() if p != "Successful"}
                 if bad:

@@ -50,23 +50,22 @@ def _say(message: str) -> None:
 
 
 class _Background:
-    """Writes the newest text it was given to one file, off the cycle's thread: a slow disk
+    """Writes the newest text it was given for each file, off the cycle's thread: a slow disk
     never delays the next sample. Texts not yet written are replaced by newer ones."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self) -> None:
         import threading
 
-        self.path = path
-        self.pending: str | None = None
+        self.pending: dict[Path, str] = {}
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
-        threading.Thread(target=self._run, name=f"write {path.name}", daemon=True).start()
+        threading.Thread(target=self._run, name="releasegate-watch-writer", daemon=True).start()
 
-    def put(self, text: str) -> None:
+    def put(self, files: dict[Path, str]) -> None:
         with self.lock:
-            self.pending = text
+            self.pending.update(files)
             self.idle.clear()
         self.wake.set()
 
@@ -80,11 +79,11 @@ class _Background:
             self.wake.wait()
             self.wake.clear()
             with self.lock:
-                text, self.pending = self.pending, None
-            if text is not None:
-                write_text(self.path, text)
+                files, self.pending = self.pending, {}
+            for path, text in files.items():
+                write_text(path, text)
             with self.lock:
-                if self.pending is None:
+                if not self.pending:
                     self.idle.set()
 
 
@@ -105,8 +104,8 @@ class Outputs:
         self.redact = target.redactor().text
         self.rows: dict[int, str] = {}
         out.mkdir(parents=True, exist_ok=True)
-        self.report = _Background(out / "report.html")
-        self.summary = _Background(out / "summary.json")
+        self.writer = _Background()
+        self.charts: dict[str, Any] = {}  # each chart's drawn points, kept between cycles
         self.jsonl = open(out / "cycles.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def __call__(self, st: Any) -> None:
@@ -127,11 +126,10 @@ class Outputs:
         mask = self.redact if final else str
         if st.decided_by and st.decided_by.get("reason"):
             st.decided_by["reason"] = self.redact(st.decided_by["reason"])
-        self.summary.put(self._summary(st))
-        self.report.put(mask(html_report(st, final=final)))
+        self.writer.put({self.out / "summary.json": self._summary(st),
+                         self.out / "report.html": mask(html_report(st, final=final, cache=self.charts))})
         if final:
-            self.summary.flush()
-            self.report.flush()
+            self.writer.flush()
             self.jsonl.close()
         if final:  # for CI: written once, when the window has its decision
             write_text(self.out / "step-summary.md", mask(step_summary(st)))

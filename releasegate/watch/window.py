@@ -97,6 +97,10 @@ def new_state(target: Target, spec: WatchSpec, checks: CheckSet, markers: str | 
               now: float) -> WindowState:
     """A window about to start; what the report shows of each series is masked here, once."""
     mask = target.redactor().text
+    clash = {c.name for c in checks.checks} & {o.name for o in spec.observations}
+    if clash:
+        raise ValueError(f"watch.observations: {', '.join(sorted(clash))} is also the name of a "
+                         "watched check; name the observation differently")
     state = WindowState(target.name, spec.window_s, spec.every_s, now, markers)
     for check in checks.checks:
         state.trackers[check.name] = Tracker(check.name, check.limits)
