@@ -5,8 +5,9 @@
 Exit codes are the run's: 0 GO (only at the end of a complete window), 1 ROLLBACK decided by
 readiness, 2 ROLLBACK, 3 INVESTIGATE (a breach still open), 4 INCONCLUSIVE (no data, too few
 samples, a source that stopped answering, or a window cut short by Ctrl-C / SIGTERM); 64 when
-it cannot start. Outputs, rewritten every cycle in --report-dir: summary.json (the state
---resume continues from), cycles.jsonl (every cycle's values), report.html; step-summary.md at the end.
+it cannot start. Outputs, rewritten every cycle in --report-dir (reports/watch/): summary.json
+(the state --resume continues from), cycles.jsonl (every cycle's values), report.html;
+step-summary.md at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_UNUSABLE = 64
+DEFAULT_DIR = "reports/watch"  # not reports/: a gate run's summary.json lives there
 DESCRIPTION = ("Repeat the selected checks and the profile's watch.observations every interval "
                "over the window and decide GO / INVESTIGATE / ROLLBACK with Argo Rollouts' "
                "limits and 002 §6.3's grace clocks. A ROLLBACK stops the watch at once; GO comes "
@@ -39,7 +41,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "(default: both)")
     p.add_argument("--resume", action="store_true",
                    help="continue the window in --report-dir/summary.json (after a kill)")
-    p.add_argument("--report-dir", metavar="DIR", help="where the outputs go (default: reports/)")
+    p.add_argument("--report-dir", metavar="DIR", help="where the outputs go (default: reports/watch/, "
+                   "beside a gate run's reports/, not over them)")
     p.add_argument("--quiet", action="store_true", help="no line per cycle on stderr")
     p.set_defaults(func=cmd_watch)
     return p
@@ -172,7 +175,7 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
     except (ProfileError, ValueError) as exc:
         _say(str(exc))
         return EXIT_UNUSABLE
-    out = Path(ns.report_dir or "reports")
+    out = Path(ns.report_dir or DEFAULT_DIR)
     state: WindowState | None = None
     if ns.resume:
         try:
