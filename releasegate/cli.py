@@ -283,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(fault)
     fault.set_defaults(func=cmd_stack_fault)
 
+    from releasegate.watch.command import add_parser as add_watch
+
+    add_watch(sub)  # releasegate/watch/command.py: the observation window
+
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "
                          "exits with the verdict code.", epilog=PASS_THROUGH,
@@ -293,10 +297,6 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(run)
     plugin_options(run)
     run.set_defaults(func=cmd_run)
-
-    from releasegate.watch.command import add_parser as add_watch
-
-    add_watch(sub)
     return parser
 
 
