@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml $(wildcard scripts/system-packages/*.txt)
 demo: $(STAMP)  ## the smoke suite against the reference stack; reports in reports/
 	$(BIN)/releasegate demo
 
-test: $(STAMP)  ## the project's own tests: unit tests, fault matrix, hostile targets, redaction
+# the TypeScript-SDK MCP server of tests/independent/mcp (issue 17), from its committed lock file
+NODE_DEPS := tests/independent/mcp/node_modules/.package-lock.json
+$(NODE_DEPS): tests/independent/mcp/package-lock.json
+	cd tests/independent/mcp && npm ci --no-audit --no-fund
+
+test: $(STAMP) $(NODE_DEPS)  ## the project's own tests: unit tests, fault matrix, hostile targets, redaction
 	$(BIN)/pytest -n 2 tests
 
 lint: $(STAMP)
@@ -26,4 +31,4 @@ bench: $(STAMP)  ## smoke run vs the bare-script floor; results in benches/resul
 	$(BIN)/python benches/bench_smoke.py
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.xml reports/*.json
+	rm -rf $(VENV) reports/*.html reports/*.xml reports/*.json tests/independent/mcp/node_modules

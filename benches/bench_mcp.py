@@ -157,7 +157,7 @@ def bare_conversation(url: str, headers: dict[str, str]) -> dict[str, float]:
         cursor = None
         while True:
             page = post("tools/list (all pages)", {"jsonrpc": "2.0", "id": next(ids), "method": "tools/list",
-                                                   "params": {"cursor": cursor}}, session)
+                                                   "params": {"cursor": cursor} if cursor else {}}, session)
             cursor = page.value["result"].get("nextCursor")  # type: ignore[attr-defined]
             if not cursor:
                 break

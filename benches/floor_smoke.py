@@ -134,7 +134,7 @@ class Floor:
         rpc("notifications/initialized", None, None, **session)
         cursor, ident, problems = None, 2, []
         while True:
-            _, listed = rpc("tools/list", {"cursor": cursor}, ident, **session)
+            _, listed = rpc("tools/list", {"cursor": cursor} if cursor else {}, ident, **session)
             ident += 1
             cursor = listed["result"].get("nextCursor")
             if not cursor:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import signal
 import sys
@@ -26,13 +25,14 @@ from releasegate.core.paths import IN_CHECKOUT, SUITES
 from releasegate.core.profile import load_target
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.outputs import write_no_verdict
-from releasegate.gate.results import AREAS
+from releasegate.gate.selection import suites_for
 from releasegate.gate.stash import state
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
             3 INVESTIGATE, feedback loop failed | 4 INVESTIGATE, only warnings failed or inconclusive |
-            64 could not start (bad profile or arguments) | 69 no throwaway server |
+            64 could not start (bad profile or arguments) | 68 the runner reached no host
+            (DNS, route, proxy: no verdict) | 69 no throwaway server |
             70 releasegate crashed (a bug) | 130 interrupted
 
 examples:
@@ -120,11 +120,15 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     # anyio's pytest plugin comes along only because httpx needs anyio; no check uses it, and it
     # costs ~0.2 s of start-up on every gate run (benches/README.md).
     # unraisableexception only reports exceptions in __del__ and costs two full gc runs at exit.
-    args = [f"--target={target}", "--verdict-exit-codes", "-p", "no:cacheprovider", "-p", "no:anyio",
+    # pytest's cache stays on (in ./.pytest_cache, as plain pytest keeps it), so --lf, --ff and
+    # --sw rerun the checks that failed last time: a checkout's addopts (which turn it off for
+    # the self-tests) are replaced by the settings a gate run needs.
+    args = [f"--target={target}", "--verdict-exit-codes", "-o", "addopts=", "--strict-markers",
+            "-o", f"cache_dir={Path.cwd() / '.pytest_cache'}", "-p", "no:anyio",
             "-p", "no:unraisableexception",
             "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--rootdir={SUITES.parent}"]
     if not IN_CHECKOUT:  # an installed wheel has no pyproject.toml: give its pytest settings
-        args += ["-c", os.devnull, "--strict-markers", "-o", "xfail_strict=true",
+        args += ["-c", os.devnull, "-o", "xfail_strict=true",
                  "-W", "error::pytest.PytestUnknownMarkWarning"]
     if not _wants_xdist(extra):  # ~40 ms of start-up (execnet) for a run on one process
         args += ["-p", "no:xdist", "-p", "no:xdist.looponfail"]
@@ -140,20 +144,6 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
         return Outcome.code
     # pytest's own codes, where no verdict was reached: 2 interrupted, 3 crashed, 4 usage error
     return {2: EXIT_INTERRUPTED, 3: EXIT_SOFTWARE, 4: EXIT_UNUSABLE}.get(code, code)
-
-
-def suites_for(args: Sequence[str]) -> list[Path]:
-    """The suites/ folders a selection can reach: for `-m "data or redis"` only suites/data and
-    suites/redis (and suites/health with --expect-build), so a one-area gate run does not import
-    every other area's engine; anything else (smoke, `and`, `not`, -k) collects every suite."""
-    expr = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"), None)
-    words = re.findall(r"[A-Za-z_]\w*", expr or "")
-    areas = [w for w in words if w != "or"]
-    if not areas or not all((SUITES / area).is_dir() and area in AREAS for area in areas):
-        return [SUITES]
-    if any(a.startswith("--expect-build") for a in args):
-        areas.append("health")
-    return [SUITES / area for area in sorted(set(areas))]  # pytest's own order: a full run's
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -172,10 +162,22 @@ def _plugin_args(ns: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
-    target = ns.target or os.environ.get("RELEASEGATE_TARGET")
+    from releasegate.gate import fleet_commands
+
+    baseline = None
+    try:  # a missing or unreadable baseline stops the run before it starts, like a bad profile
+        baseline = fleet_commands.load_baseline(ns)
+        if fleet_commands.is_fleet(ns):
+            return fleet_commands.run(ns, [*_plugin_args(ns), *extra], run_pytest, _say, baseline)
+    except ProfileError as exc:
+        _say(str(exc))
+        write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),
+                         exit_code=EXIT_UNUSABLE)
+        return EXIT_UNUSABLE
+    target = (ns.target or [None])[0] or os.environ.get("RELEASEGATE_TARGET")
     reason = None
     if not target:
-        reason = "no target profile: pass --target PROFILE or set RELEASEGATE_TARGET"
+        reason = "no target profile: pass --target PROFILE (or --fleet FILE) or set RELEASEGATE_TARGET"
     else:
         try:
             load_target(target)  # fail fast with one line before pytest starts
@@ -186,7 +188,8 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
         write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=reason,
                          exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
-    return run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
+    return fleet_commands.one(target, ns.report_dir, [*_plugin_args(ns), *extra], run_pytest,
+                              baseline, ns.baseline)
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -214,7 +217,8 @@ def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
     with running_stack(ns.faults or (), workdir=workdir, log=_say) as stack:
         _say(f"reference stack up in {stack.timings['boot_s']:.1f}s at {stack.base_url}")
         print(stack.profile_path, flush=True)
-        _say("Ctrl-C stops it; in another shell: releasegate run --target " + str(stack.profile_path))
+        _say(f"Ctrl-C stops it; in another shell: set -a; . {stack.env_file}; set +a; "
+             f"releasegate run --target {stack.profile_path}")
         while True:
             time.sleep(3600)
 
@@ -234,6 +238,34 @@ def cmd_stack_fault(ns: argparse.Namespace, extra: list[str]) -> int:
     profile = ns.target or str(Path(ns.report_dir or "reports") / "stack" / "reference-target.yaml")
     on = switch(profile, ns.name, ns.state == "on")
     _say(f"{ns.name} {ns.state}; faults on: {', '.join(on) or 'none'}")
+    return 0
+
+
+def cmd_init(ns: argparse.Namespace, extra: list[str]) -> int:
+    """Write a starting profile from what the live target serves (read-only probes)."""
+    from releasegate.core.profile import expand
+    from releasegate.core.redact import is_credential_header
+    from releasegate.init.probe import discover
+    from releasegate.init.render import render
+
+    written: dict[str, str] = {}
+    for header in ns.header or []:
+        name, _, value = header.partition(":")
+        if not value.strip() or (is_credential_header(name.strip()) and "${" not in value):
+            raise UsageProblem(f"--header {name.strip()!r}: give it as 'Name: value' with credentials as "
+                               "${VAR} (e.g. 'Authorization: Bearer ${MCP_TOKEN}'): init writes no secret")
+        written[name.strip()] = value.strip()
+    try:
+        sent = expand(written, os.environ, set(), {})
+    except ProfileError as exc:
+        raise UsageProblem(f"--header: {exc}") from None
+    text = render(discover(ns.urls, sent), written, ns.urls)
+    if ns.output:
+        Path(ns.output).write_text(text, encoding="utf-8")
+        _say(f"profile written to {ns.output}; review its TODOs, then: releasegate run --target "
+             f"{ns.output} -m smoke")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -283,20 +315,39 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(fault)
     fault.set_defaults(func=cmd_stack_fault)
 
-    from releasegate.watch.command import add_parser as add_watch
-
-    add_watch(sub)  # releasegate/watch/command.py: the observation window
+    init = sub.add_parser("init", help="write a starting profile from a live target (read-only)",
+                          description="Probe a live target read-only (GET; MCP initialize and "
+                          "tools/list, never a tool call) and write a commented starting profile: "
+                          "health probes, /health/ready, the MCP endpoint and its tools, /metrics "
+                          "families, the OpenAPI document's GET paths.")
+    init.add_argument("urls", nargs="+", metavar="URL",
+                      help="the service's base URL, then its MCP endpoint where served elsewhere")
+    init.add_argument("-o", "--output", metavar="FILE", help="write the profile here (default: stdout)")
+    init.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                      help="a header for every probe, credentials as ${VAR} (written as given)")
+    init.set_defaults(func=cmd_init)
 
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "
                          "exits with the verdict code.", epilog=PASS_THROUGH,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--target", metavar="PROFILE", help="target profile (default: $RELEASEGATE_TARGET)")
+    run.add_argument("--target", metavar="PROFILE", action="append", help="target profile "
+                     "(default: $RELEASEGATE_TARGET); several make a fleet")
+    run.add_argument("--fleet", metavar="FILE", help="a fleet file: many targets, one report and "
+                     "verdict; -n N checks N targets at once (docs/fleet.md)")
+    run.add_argument("--baseline", metavar="PATH", help="compare with a previous summary.json, or "
+                     "the latest in a directory of past runs: new failures first")
     run.add_argument("-m", metavar="EXPR", help="marker expression, e.g. smoke, 'health or mcp' "
                      "(default: every suite)")
     report_dir(run)
     plugin_options(run)
     run.set_defaults(func=cmd_run)
+
+    from releasegate.gate.fleet_commands import add_commands
+    from releasegate.watch.command import add_parser as add_watch
+
+    add_commands(sub, report_dir)
+    add_watch(sub)
     return parser
 
 
@@ -310,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns, extra = parser.parse_known_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_UNUSABLE
-    if extra and ns.func not in (cmd_run, cmd_demo):
+    if extra and ns.func not in (cmd_run, cmd_demo):  # merge, diff, history take no pytest args
         try:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         except SystemExit as exc:
@@ -321,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             parse_faults(ns.faults)
         return ns.func(ns, extra)
-    except (ValueError, UsageProblem) as exc:  # unknown fault names, provider
+    except (ValueError, UsageProblem, ProfileError) as exc:  # fault names, provider; merge's paths
         _say(str(exc))
         if ns.func in (cmd_run, cmd_demo):
             write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),

@@ -33,9 +33,13 @@ def render() -> str:
     for row in MATRIX:
         names = [n for n in row.faults.split(",") if n]
         breaks = "; ".join(FAULTS[n].breaks for n in names) or "nothing: the healthy stack"
-        checks = "<br>".join(f"`{c}` — {reason.replace('|', '/')}" for c, reason in
-                             sorted(row.failing.items())) or (
+        checks = "<br>".join([f"`{c}` — {reason.replace('|', '/')}" for c, reason in
+                              sorted(row.failing.items())] +
+                             [f"`{c}` — Inconclusive: {reason.replace('|', '/')}" for c, reason in
+                              sorted(row.inconclusive.items())]) or (
             "none fail: judged Inconclusive, not verified" if row.faults else "none: every check passes")
+        if row.signal_absent:
+            breaks = f"**signal absent**: {breaks}"
         lines.append(f"| {row.markers} | `{row.faults or 'healthy'}` | {breaks} "
                      f"| {row.verdict} ({row.exit_code}) | {checks} |")
     return "\n".join(lines) + "\n"

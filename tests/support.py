@@ -34,10 +34,23 @@ class SuiteRun:
         """check name (nodeid without the file) -> outcome."""
         return {c["id"].split("::", 1)[1]: c["outcome"] for c in self.summary["checks"]}
 
+    def messages(self) -> dict[str, str]:
+        """check name -> its one-line message, whatever the outcome."""
+        return {c["id"].split("::", 1)[1]: c["message"] for c in self.summary["checks"]}
+
     def failed(self) -> dict[str, str]:
         """check name -> message, for the checks that failed or errored."""
         return {c["id"].split("::", 1)[1]: c["message"] for c in self.summary["checks"]
                 if c["outcome"] in ("failed", "error")}
+
+    def checks_s(self) -> float:
+        """Seconds the checks themselves took (setup, call, teardown: junit.xml's testcase times,
+        pytest's own measure), without interpreter start-up, imports and collection — the part
+        releasegate's timeouts bound, so a busy machine does not move it."""
+        from xml.etree import ElementTree
+
+        tree = ElementTree.parse(self.report_dir / "junit.xml")
+        return sum(float(case.get("time") or 0) for case in tree.iter("testcase"))
 
     def outputs(self) -> str:
         """Every byte the run wrote anywhere a user could read it."""

@@ -24,13 +24,20 @@ def test_fault_makes_exactly_the_expected_checks_fail(row: Row, tmp_path):
     for check, reason in row.failing.items():
         assert reason in failed[check], f"{check}: {failed[check]!r} lacks {reason!r}"
         assert "\n" not in failed[check]
+    outcomes = run.outcomes()
+    for check, reason in row.inconclusive.items():
+        assert outcomes.get(check) == "inconclusive", f"{check}: {outcomes.get(check)}"
+        assert reason in run.messages()[check], f"{check}: {run.messages()[check]!r} lacks {reason!r}"
     outputs = run.outputs()
     for planted in row.never_shown:
         assert planted not in outputs, f"{planted!r} reached an output"
     assert run.summary["verdict"] == row.verdict
+    assert row.headline in run.summary["reason"], run.summary["reason"]
+    remedies = {c["id"].split("::", 1)[1]: c.get("remedy") or "" for c in run.summary["checks"]}
+    for check, remedy in row.remedies.items():
+        assert remedy in remedies[check], f"{check}: remedy {remedies[check]!r} lacks {remedy!r}"
     assert run.returncode == row.exit_code == run.summary["exit_code"]
     if not row.faults:
-        outcomes = run.outcomes()
         assert outcomes and set(outcomes.values()) == {"passed"}, outcomes
 
 
@@ -55,3 +62,31 @@ def test_docs_table_is_generated_from_this_matrix():
     result = subprocess.run([sys.executable, "scripts/gen_fault_matrix_doc.py", "--check"], cwd=REPO,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+# Checks that read no signal of the target's own (they probe, or judge the profile), and the
+# declared assertions, whose expectations (e.g. "no rows") are the user's to state.
+NOT_SIGNAL_READING = {
+    "data": {"test_database_reachable_and_read_only", "test_role_cannot_write",
+             "test_postgres_port_not_public"},
+    "redis": {"test_redis_ping", "test_redis_set_get_del", "test_redis_latency_p95",
+              "test_redis_requires_auth", "test_redis_port_not_public",
+              # an empty Celery queue is an absent key in Redis: absence is the healthy state
+              "test_celery_queue_length[celery]"},
+    "rollback or observability": {
+        "test_sentry_dsn_well_formed", "test_previous_stable_revision_recorded",
+        "test_feedback_stats_reachable", "test_system_health_reachable", "test_kill_switch_stops_pilot_jobs",
+        "test_rate_limit_answers_429", "test_pilot_tenant_isolated"},
+}
+
+
+@pytest.mark.parametrize("markers", sorted(NOT_SIGNAL_READING))
+def test_every_signal_reading_check_has_a_signal_absent_row(markers):
+    """Issue 17: each check that reads a metric, series, log line, table, row or key is in a
+    "signal absent" row, where it fails or is Inconclusive — never passes."""
+    rows = [r for r in MATRIX if r.markers == markers]
+    checks = {c for r in rows for c in (*r.failing, *r.inconclusive)}
+    covered = {c for r in rows if r.signal_absent for c in (*r.failing, *r.inconclusive)}
+    readers = {c for c in checks if not c.startswith("test_declared_assertion[")}
+    readers -= NOT_SIGNAL_READING[markers]
+    assert readers - covered == set()

@@ -315,7 +315,7 @@ def test_a_url_from_a_variable_shows_its_host_but_not_its_credentials(tmp_path, 
     outputs = run.outputs()
     assert "pw-0987654321" not in outputs
     live = next(c for c in run.summary["checks"] if c["id"].endswith("test_live_returns_200"))
-    assert f"GET http://***@{host}/healthz/live" in live["message"]
+    assert f"GET http://ops:***@{host}/healthz/live" in live["message"]
     reproduce = live["evidence"]["requests"][0]["reproduce"]
     assert reproduce == 'curl -sS -i --max-time 5 "${RG_CONTRACT_URL}"/healthz/live'  # as $VAR
     assert os.environ.get("RG_CONTRACT_URL") is None

@@ -153,3 +153,30 @@ def test_no_throwaway_server_says_what_to_do(tmp_path, source_server):
     assert (run.returncode, run.summary["verdict"], run.summary["exit_code"]) == (69, None, 69)
     assert "no Docker engine answers" in run.summary["reason"]
     assert run.outcomes()["test_restore_succeeds[fresh]"] == "error"
+
+
+def test_a_select_only_source_role_is_inconclusive_with_the_grant_not_rollback(tmp_path,
+                                                                              source_server):
+    """Issue 20 §5: the gate's own credential lacking what a dump needs is no verdict on the
+    target — Inconclusive with the GRANT to run, the role's name shown."""
+    with psycopg.connect(source_server.dsn("backup_fixture"), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS zoo_gate; CREATE ROLE zoo_gate LOGIN; "
+                      "GRANT USAGE ON SCHEMA app, \"müşteri\" TO zoo_gate; "
+                      "GRANT SELECT ON ALL TABLES IN SCHEMA app, public, \"müşteri\" TO zoo_gate")
+    try:
+        dsn = source_server.dsn("backup_fixture").replace("postgres@", "zoo_gate@")
+        run = run_backup(tmp_path, {"source": {"dsn": dsn}, "fresh": {}})
+    finally:
+        with psycopg.connect(source_server.dsn("backup_fixture"), autocommit=True) as admin:
+            admin.execute("DROP OWNED BY zoo_gate; DROP ROLE zoo_gate")
+    assert run.failed() == {}, run.failed()
+    outcomes = run.outcomes()
+    judged = [c for c in outcomes if c.endswith("[fresh]") and "queries" not in c]
+    assert judged and all(outcomes[c] == "inconclusive" for c in judged), outcomes
+    checks = {c["id"].split("::", 1)[1]: c for c in run.summary["checks"]}
+    message = checks["test_restore_succeeds[fresh]"]["message"]
+    assert message.startswith("fresh rehearsal not run: the source role zoo_gate lacks what a "
+                              "dump needs: SELECT on "), message
+    assert "GRANT SELECT ON ALL SEQUENCES IN SCHEMA app, public TO zoo_gate" in message
+    assert message.endswith("ALTER ROLE zoo_gate BYPASSRLS")
+    assert run.summary["verdict"] == "INVESTIGATE" and run.returncode == 4

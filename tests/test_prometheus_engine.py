@@ -126,7 +126,7 @@ def test_triggers_end_to_end(api):
     pool = T.evaluate(api, T.configure("db_pool", {}), sel)
     assert pool.outcome == T.FAILED and "95 %" in pool.reason
     celery = T.evaluate(api, T.configure("celery_failures", {}), sel)
-    assert celery.outcome == T.FAILED and celery.missing_metric == "celery_tasks_total"
+    assert celery.outcome == T.FAILED and celery.missing_metric == "celery_tasks_failed_total"
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(api.now - 2 * DAY))
     spike = T.evaluate(api, T.configure("latency_spike", {"selector": "", "window": "10m",
                                                           "baseline": {"since": since}}), sel)

@@ -86,3 +86,46 @@ def test_no_secret_in_any_output(echoing_target, tmp_path, extra):
     assert "login failed with ***" in json.dumps(run.summary)
     assert "build_id 'git:***'" in failed["test_release_build_id_is_expected"]
     assert "***" in (tmp_path / "reports" / "report.html").read_text()
+
+
+class LabelHandler(BaseHTTPRequestHandler):
+    """A healthy target in production that echoes the bearer token it got into its ready body."""
+
+    def do_GET(self) -> None:  # http.server calls do_<METHOD>
+        body = {"status": "alive"} if self.path.endswith("live") else {
+            "status": "ready", "environment": "production", "db": {"status": "ok"},
+            "redis": {"status": "ok"}, "seen": self.headers.get("Authorization", "")}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_only_credentials_are_masked_labels_from_variables_stay(tmp_path):
+    """Issue 16 §5: `environment: ${DEPLOY_ENV}` shows production in summary.json and the report;
+    a token from the environment appears in no artifact; the DSN-like user stays readable."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LabelHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        profile = write_profile(tmp_path / "labels.yaml", {
+            "name": "labels", "environment": "${RG_TEST_DEPLOY_ENV}",
+            "health": {"base_url": f"http://127.0.0.1:{server.server_address[1]}",
+                       "headers": {"Authorization": "Bearer ${RG_TEST_TOKEN}"},
+                       "probes": {"live": {"path": "/healthz/live"}, "ready": {"path": "/healthz/ready"}}},
+        })
+        env = {"RG_TEST_DEPLOY_ENV": "production", "RG_TEST_TOKEN": SECRETS["RG_TEST_TOKEN"]}
+        run = run_suites(profile, tmp_path / "reports", "-m", "health", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.summary["verdict"] == "GO", run.stdout[-2000:]
+    assert SECRETS["RG_TEST_TOKEN"] not in run.outputs()
+    summary = json.dumps(run.summary)
+    assert '\\"environment\\": \\"production\\"' in summary  # the body excerpt, unmasked
+    assert '\\"seen\\": \\"***\\"' in summary  # while the echoed credential is masked
+    assert "production" in (tmp_path / "reports" / "report.html").read_text()

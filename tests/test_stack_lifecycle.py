@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -33,6 +36,7 @@ def test_stack_up_serves_until_interrupted_then_stops_everything(tmp_path, sig):
         assert profile.is_file(), (line, proc.stderr.read() if proc.poll() is not None else "")
         base_url = yaml.safe_load(profile.read_text())["health"]["base_url"]
         assert httpx.get(f"{base_url}/healthz/ready", timeout=5).status_code == 200
+        env_file = _credentials_beside_not_in(profile)
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
                                   text=True).stdout.split()
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -50,10 +54,31 @@ def test_stack_up_serves_until_interrupted_then_stops_everything(tmp_path, sig):
         assert not _port_open(port), "the reference app still listens"
         for pid, command in commands.items():
             assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"{command} survived"
+        assert not env_file.exists(), "the credentials file outlived the stack"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _credentials_beside_not_in(profile: Path) -> Path:
+    """Issue 16 §5: the profile under the report folder holds ${VARS}, not one credential; their
+    values are in a file only the owner reads, outside that folder, and the profile loads with it."""
+    from releasegate.core.profile import load_target
+
+    text = profile.read_text()
+    env_file = Path(re.search(r"and in (\S+) for another shell", text).group(1))
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert profile.parent not in env_file.parents
+    lines = env_file.read_text().splitlines()
+    env = {k: shlex.split(v)[0] for k, v in (line.split("=", 1) for line in lines)}
+    assert len(env) >= 6, env  # redis, backup redis, MCP bearer, Read API, Sentry DSN/token, pilot keys
+    for name, value in env.items():
+        assert value.split()[-1] not in text, f"{name}'s value is in the profile in clear"
+    redactor = load_target(profile, env=env).redactor()
+    for name, value in env.items():
+        assert "***" in redactor.text(value), f"{name} is not masked in the outputs"
+    return env_file
 
 
 def _is_zombie(pid: str) -> bool:

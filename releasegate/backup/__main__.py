@@ -1,11 +1,12 @@
 """Backup helpers from the command line.
 
     python -m releasegate.backup dump -o backups/backup_$(date +%Y%m%d_%H%M%S).dump
-        pg_dump -Fc of $DATABASE_URL with its row counts and catalog recorded beside it
-        (<file>.counts.json), both from one snapshot: the backup job's line, so that the
-        rehearsal of this file can compare counts exactly.
-    python -m releasegate.backup rehearse
-        dump $DATABASE_URL now, restore it into a throwaway server, compare; prints the result.
+        pg_dump -Fc of $DATABASE_URL with its row counts, content fingerprints and catalog
+        recorded beside it (<file>.counts.json), both from one snapshot: the backup job's line,
+        so that the rehearsal of this file can compare rows and values exactly.
+    python -m releasegate.backup rehearse [--keep-dumps DIR]
+        dump $DATABASE_URL now, restore it into a throwaway server, compare (catalog, row counts
+        and content fingerprints); prints the result. --keep-dumps keeps the dump.
 
 The source is read from the environment variable named by --dsn-env (default DATABASE_URL), so
 no password is ever on a command line. Extra arguments after -- go to pg_dump.
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     rehearse = sub.add_parser("rehearse", help="fresh dump, throwaway restore, compare")
     rehearse.add_argument("-j", "--jobs", type=int, default=2)
     rehearse.add_argument("--provider", choices=["auto", "local", "docker"], default="auto")
+    rehearse.add_argument("--keep-dumps", type=Path, metavar="DIR",
+                          help="keep the fresh dump in DIR (deleted with its temp dir otherwise)")
     args, pg_dump_args = parser.parse_known_args(argv)
     pg_dump_args = [a for a in pg_dump_args if a != "--"]
     dsn = os.environ.get(args.dsn_env)
@@ -50,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         provider = get_provider(None if args.provider == "auto" else args.provider)
         result = rehearse_fresh(dsn, Options(provider=provider, jobs=args.jobs,
-                                             dump_args=pg_dump_args))
-        print(json.dumps({k: v for k, v in result.as_dict().items()
-                          if k in ("error", "dump", "server", "restore")}, indent=1, default=str))
+                                             dump_args=pg_dump_args, keep_dumps=args.keep_dumps))
+        shown = {k: v for k, v in result.as_dict().items()
+                 if k in ("error", "dump", "server", "restore", "counts")}
+        shown["dump"] = {k: v for k, v in shown["dump"].items() if k != "argv"}  # holds the DSN
+        print(json.dumps(shown, indent=1, default=str))
         ok = result.restored and (result.catalog or {}).get("ok") and (result.counts or {}).get("ok")
         return 0 if ok else 1
     except ReleasegateError as exc:

@@ -1,4 +1,4 @@
-"""What a database holds, in a form two databases can be compared by: objects, rows, sequences.
+"""What a database holds, in a form two databases can be compared by: its objects.
 
 ``read_catalog`` reads one signature string per object of each kind a restore must bring back
 (schemas, tables and partitions, columns with identity/generated/defaults, indexes, constraints
@@ -7,19 +7,16 @@ triggers, row-level security policies, extensions). ``compare_catalogs`` says wh
 extra or changed. Kinds that are not compared are counted on the source and named
 (``skipped_kinds``), so nothing is left out silently.
 
-``count_rows`` counts every table (each partition of a partitioned table on its own) with
-row_security off: a count that row-level security would filter fails loudly instead of coming
-out low, and ``counting_role`` says as which role the rows were counted.
+Rows, their fingerprints and sequence values are releasegate.backup.rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
                 "AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'")
@@ -152,25 +149,8 @@ SKIPPED_QUERIES: dict[str, str] = {
 # view is refreshed from the restored tables at restore time, so its rows are shown, not compared.
 BY_DESIGN = ("ownership, privileges and roles (restored with --no-owner --no-acl; pg_dump "
              "carries no roles)",
-             "materialized view rows (refreshed from the restored tables during the restore: "
-             "counts shown, not compared)")
-
-LEAF_TABLES = f"""
-    SELECT format('%I.%I', n.nspname, c.relname), n.nspname, c.relname, c.relkind,
-           c.relispopulated
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS}
-      AND {NOT_EXTENSION_MEMBER.format(oid='c.oid')}
-    ORDER BY 1, 2"""
-SEQUENCE_VALUES = f"""
-    SELECT format('%I.%I', n.nspname, c.relname),
-           CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
-                THEN pg_sequence_last_value(c.oid) END,
-           has_sequence_privilege(c.oid, 'SELECT,USAGE')
-    FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE {USER_SCHEMAS} AND {NOT_EXTENSION_MEMBER.format(oid='c.oid')} ORDER BY 1"""
-
+             "materialized view contents (refreshed from the restored tables during the "
+             "restore: populated state and row counts compared, values not)")
 
 Catalog = dict[str, dict[str, str]]
 OF_TABLE = frozenset({"column", "constraint", "trigger", "policy"})  # named schema.table.object
@@ -244,122 +224,5 @@ def compare_catalogs(source: Mapping[str, Mapping[str, str]],
     return diff
 
 
-@dataclass
-class Counts:
-    """Rows per table and sequence values of one database, and how they were counted."""
-
-    tables: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows (leaf tables)
-    matviews: dict[str, int | None] = field(default_factory=dict)  # None: not populated
-    sequences: dict[str, int | None] = field(default_factory=dict)  # None: never called
-    counted_as: str = ""
-    errors: dict[str, str] = field(default_factory=dict)  # table -> why it could not be counted
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"tables": self.tables, "matviews": self.matviews, "sequences": self.sequences,
-                "counted_as": self.counted_as, "errors": self.errors}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Counts:
-        return cls(dict(data.get("tables", {})), dict(data.get("matviews", {})),
-                   dict(data.get("sequences", {})), str(data.get("counted_as", "")),
-                   dict(data.get("errors", {})))
-
-
-def counting_role(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
-    """(a description of the role that counts, whether it sees every row under RLS)."""
-    row = conn.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
-                       "WHERE rolname = current_user").fetchone()
-    if row is None:  # pragma: no cover - current_user always has a pg_roles row
-        return "unknown role", False
-    user, superuser, bypass = row
-    if superuser:
-        return f"{user} (superuser: sees every row)", True
-    if bypass:
-        return f"{user} (BYPASSRLS: sees every row)", True
-    return f"{user} (no BYPASSRLS: row_security off, so a hidden row is an error, not a low count)", False
-
-
-def count_rows(conn: psycopg.Connection[Any],
-               progress: Callable[[int, int], None] | None = None) -> Counts:
-    """Count every leaf table and materialized view, and read every sequence's last value.
-
-    The session sets row_security off (as pg_dump does): a table whose rows RLS would hide from
-    this role makes its count an error, reported per table, rather than a silently low number.
-    Runs inside whatever transaction ``conn`` is in (the dump's exported snapshot, for a fresh
-    dump), using savepoints so one failed count does not end it.
-    """
-    counts = Counts()
-    counts.counted_as, _ = counting_role(conn)
-    conn.execute("SET LOCAL row_security = off" if conn.info.transaction_status
-                 else "SET row_security = off")
-    tables = conn.execute(LEAF_TABLES).fetchall()
-    for done, (qualified, schema, name, kind, populated) in enumerate(tables, 1):
-        if kind == "m" and not populated:
-            counts.matviews[qualified] = None
-            continue
-        query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(sql.Identifier(schema),
-                                                                  sql.Identifier(name))
-        try:
-            with conn.transaction():
-                row = conn.execute(query).fetchone()
-        except psycopg.Error as exc:
-            counts.errors[qualified] = first_line(exc)
-            continue
-        value = int(row[0]) if row else 0
-        (counts.matviews if kind == "m" else counts.tables)[qualified] = value
-        if progress is not None:
-            progress(done, len(tables))
-    for name, value, readable in conn.execute(SEQUENCE_VALUES).fetchall():
-        if not readable:
-            counts.errors[name] = f"no SELECT or USAGE privilege on sequence {name}"
-        counts.sequences[name] = None if value is None else int(value)
-    return counts
-
-
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-@dataclass
-class CountDiff:
-    """Tables whose restored row count is not the expected one, and sequences that went back."""
-
-    tables: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
-    sequences: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
-    compared: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not (self.tables or self.sequences)
-
-    def summary(self, limit: int = 4) -> str:
-        def show(value: int | None) -> str:
-            return "missing" if value is None else str(value)
-
-        items = [f"{t} not restored ({show(e)} rows expected)" if r is None else
-                 f"{t} {r} rows restored, {show(e)} expected"
-                 for t, (e, r) in list(self.tables.items())[:limit]]
-        items += [f"sequence {s} at {show(r)}, expected at least {show(e)}"
-                  for s, (e, r) in list(self.sequences.items())[:max(0, limit - len(items))]]
-        more = len(self.tables) + len(self.sequences) - len(items)
-        return "; ".join(items) + (f" (+{more} more)" if more > 0 else "")
-
-
-def compare_counts(expected: Counts, restored: Counts, tolerance_pct: float = 0.0) -> CountDiff:
-    """Rows per table equal (or within ``tolerance_pct`` of the expected count); sequences at
-    least where they were (a sequence only moves forward, and pg_dump reads it after the count)
-    — or, against a live source that has moved on, within the same tolerance below it."""
-    diff = CountDiff()
-    slack = tolerance_pct / 100.0
-    for table, want in expected.tables.items():
-        got = restored.tables.get(table)
-        diff.compared += 1
-        if got is None or abs(got - want) > want * slack:
-            diff.tables[table] = (want, got)
-    for seq, want_seq in expected.sequences.items():
-        if want_seq is None:
-            continue
-        got_seq = restored.sequences.get(seq)
-        if seq not in restored.sequences or got_seq is None or got_seq < want_seq * (1 - slack):
-            diff.sequences[seq] = (want_seq, got_seq)
-    return diff

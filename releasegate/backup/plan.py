@@ -98,7 +98,7 @@ class BackupPlan:
     def options(self, kind: str) -> Options:
         from releasegate.backup.rehearsal import Options, Query
 
-        workdir = self.get("restore.workdir")
+        workdir, keep = self.get("restore.workdir"), self.get("fresh.keep_dumps")
         return Options(
             provider=self.provider(),
             jobs=int(self.get("restore.jobs", 2)),
@@ -114,6 +114,7 @@ class BackupPlan:
             count_tolerance_pct=float(self.get("files.count_tolerance_pct", 10)),
             counts_suffix=self.get("files.counts_suffix", ".counts.json"),
             workdir=Path(self.path(workdir)) if workdir else None,
+            keep_dumps=Path(self.path(keep)) if keep else None,
             progress=self.progress)
 
     # --- once per run ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from releasegate.backup.files import BackupFile, Completeness, check_complete
 from releasegate.backup.plan import BackupPlan
 from releasegate.backup.tools import PgTools, ToolMissing, newest_client_major
-from releasegate.core.errors import CheckFailed, NotApplicable, ServerUnavailable
+from releasegate.core.errors import CheckFailed, Inconclusive, NotApplicable, ServerUnavailable
 from releasegate.core.evidence import Evidence, Exchange
 from releasegate.core.profile import require_section
 
@@ -36,11 +36,26 @@ def _raise_setup(kind: str, message: str) -> None:
 
 class BackupView:
     def __init__(self, plan: BackupPlan, evidence: Evidence,
-                 record_fact: Callable[..., None] | None = None) -> None:
+                 record_fact: Callable[..., None] | None = None,
+                 record_note: Callable[[str], None] | None = None) -> None:
         self.plan = plan
         self.evidence = evidence
         self.target = plan.target
         self.record_fact = record_fact
+        self.record_note = record_note
+
+    def note_tolerance(self, kind: str, counts: dict[str, Any]) -> None:
+        """A GO against a live source within a tolerance still says what differed (issue 20)."""
+        within = counts.get("within_tolerance") or []
+        if not within:
+            return
+        self.evidence.note(within_tolerance=within)
+        if self.record_note is not None:
+            shown = "; ".join(within[:5]) + (f" (+{len(within) - 5} more)" if len(within) > 5
+                                             else "")
+            self.record_note(f"backup {kind} rehearsal passed against {counts.get('basis')}, "
+                             f"but {len(within)} differ(s): {shown} — record counts beside the "
+                             "backup (python -m releasegate.backup dump) for an exact basis")
 
     # --- backup files ---------------------------------------------------------------------------
 
@@ -86,6 +101,8 @@ class BackupView:
         self._record(result)
         if result.error:
             _raise_setup(result.error_kind, result.error)
+            if result.error_kind == "privilege":  # the gate's credential, not the target's fault
+                raise Inconclusive(f"{kind} rehearsal not run: {result.error}")
             raise CheckFailed(f"{kind} rehearsal could not start: {result.error}")
         return result
 
@@ -101,6 +118,8 @@ class BackupView:
         return result
 
     def restore_key(self, result: Rehearsal) -> str | None:
+        """The failed restore's exchange: what every check judging that restore follows from.
+        A restore that worked causes nothing (findings on it are each their own)."""
         exchange = self._restore_exchange(result)
         return None if exchange is None else self.evidence.exchange(exchange).key
 
@@ -128,17 +147,24 @@ class BackupView:
         restore = result.restore
         if not restore:
             return None
-        argv = restore.get("argv", [])
+        argv = list(restore.get("argv", []))
+        reproduce = self.evidence.command(argv) if argv else ""
+        dump_argv = result.dump.get("argv", [])
+        if result.kind == "fresh" and argv and dump_argv and not result.dump.get("kept"):
+            # the fresh dump went with its temporary directory: take it again, then restore it
+            argv[-1] = dump_argv[-1]
+            reproduce = f"{self.evidence.command(dump_argv)} && {self.evidence.command(argv)}"
+        tables = (f", {restore.get('tables')} of {restore.get('tables_total')} tables' data"
+                  if restore.get("tables_total") else "")
         return Exchange(
             request=f"restore {_what(result)} ({restore.get('format', '?')}) into a throwaway "
                     f"Postgres {result.server.get('major', '')}",
             host=REPLICA, status="ok" if restore.get("ok") else "failed",
             latency_ms=_ms(restore.get("duration_s")),
             excerpt=f"{restore.get('dump_bytes', 0)} bytes in {restore.get('duration_s', 0)}s, "
-                    f"{restore.get('throughput_mb_s')} MB/s, {restore.get('items', 0)} of "
-                    f"{restore.get('items_total', 0)} items" if restore.get("ok") else "",
-            error=restore.get("error") or None,
-            reproduce=self.evidence.command(argv) if argv else "")
+                    f"{restore.get('throughput_mb_s')} MB/s{tables}; "
+                    f"{restore.get('owners_and_acls', '')}" if restore.get("ok") else "",
+            error=restore.get("error") or None, reproduce=reproduce)
 
     def redis(self) -> RedisRehearsal:
         __tracebackhide__ = True

@@ -6,6 +6,7 @@ run with one line naming the key path or the variable instead of failing fifty c
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -15,7 +16,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
@@ -31,6 +32,7 @@ from releasegate.core.redact import (
     conninfo_password,
     header_secrets,
     is_credential_key,
+    is_secret_variable,
     url_secrets,
 )
 
@@ -143,22 +145,26 @@ def _dotted(keys: tuple[Any, ...]) -> str:
 
 def expand(node: Any, env: Mapping[str, str], secrets: set[str],
            typed: dict[tuple[Any, ...], Any], keys: tuple[Any, ...] = (),
-           used: dict[str, str] | None = None) -> Any:
+           used: dict[str, str] | None = None, declared: frozenset[str] = frozenset()) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``.
 
-    Values read from the environment are added to ``secrets`` so that redaction masks them —
-    except in a URL-valued setting, where only what lands in its userinfo or query is secret:
-    the scheme, host, port and path stay visible in every output. ``used`` collects each value
-    read and its variable's name, for reproduce commands.
+    A value read from a variable whose name says it is a credential (``is_secret_variable``) or
+    that the profile declares under ``secrets:`` is added to ``secrets`` so that redaction masks
+    it — in a URL-valued setting only what lands in its password or query: the scheme, host,
+    port and path stay visible in every output. Other values (``environment: ${DEPLOY_ENV}``)
+    are evidence and stay visible; credentials among them are found by their place afterwards
+    (``_collect_literal_secrets``). ``used`` collects each value read and its variable's name,
+    for reproduce commands.
     Every value stays a string; where a string that is exactly one reference reads as a number
     or boolean, that reading goes into ``typed`` so validation can use it where the schema wants
     one (``timeout_s: ${T:-3}`` is 3, while ``X-API-Key: ${KEY}`` with KEY=123456 stays text).
     """
     used = {} if used is None else used
     if isinstance(node, Mapping):
-        return {k: expand(v, env, secrets, typed, (*keys, k), used) for k, v in node.items()}
+        return {k: expand(v, env, secrets, typed, (*keys, k), used, declared) for k, v in node.items()}
     if isinstance(node, list):
-        return [expand(v, env, secrets, typed, (*keys, i), used) for i, v in enumerate(node)]
+        return [expand(v, env, secrets, typed, (*keys, i), used, declared)
+                for i, v in enumerate(node)]
     if isinstance(node, date):  # YAML reads 2026-12-31 as a date; a profile is JSON-like text
         return node.isoformat()
     if not isinstance(node, str) or "$" not in node:
@@ -170,7 +176,8 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
             return "$"
         name, default = match.group("name"), match.group("default")
         if name in env:
-            read.append(env[name])
+            if name in declared or is_secret_variable(name):
+                read.append(env[name])
             used[env[name]] = name
             return env[name]
         if default is not None:
@@ -181,7 +188,7 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
         )
 
     value = _VAR.sub(substitute, node)
-    if URL_SHAPE.match(value):  # only its userinfo and query are secret; the host stays visible
+    if URL_SHAPE.match(value) and read:  # only its password and query; the host stays visible
         hidden = url_secrets(value)
         secrets.update(hidden)
         secrets.update(v for v in read if any(v in part for part in hidden))
@@ -198,14 +205,16 @@ def expand(node: Any, env: Mapping[str, str], secrets: set[str],
     return value
 
 
-def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
-                 validator: jsonschema.protocols.Validator) -> None:
-    """Use a reference's numeric/boolean reading wherever the schema rejects it as a string."""
-    for _ in range(len(typed) + 1):
-        wrong = [tuple(e.absolute_path) for e in validator.iter_errors(data) if e.validator == "type"]
-        fixable = [keys for keys in wrong if keys in typed]
+def _first_error(data: Any, typed: dict[tuple[Any, ...], Any],
+                 validator: jsonschema.protocols.Validator) -> jsonschema.ValidationError | None:
+    """The profile's most relevant schema error, after using a reference's numeric/boolean reading
+    wherever the schema rejects it as a string: one validation pass unless a reading was used."""
+    while True:
+        errors = list(validator.iter_errors(data))
+        fixable = {keys for keys in (tuple(e.absolute_path) for e in errors
+                                     if e.validator == "type") if keys in typed}
         if not fixable:
-            return
+            return jsonschema.exceptions.best_match(errors)
         for keys in fixable:
             parent = data
             for key in keys[:-1]:
@@ -215,8 +224,8 @@ def _apply_typed(data: Any, typed: dict[tuple[Any, ...], Any],
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema from schemas/, parsed once per process."""
-    return json.loads((SCHEMA_DIR / name).read_text())
+    """A JSON Schema from schemas/ (or a team's own, by absolute path), parsed once per process."""
+    return json.loads((SCHEMA_DIR / name).read_text())  # an absolute name replaces SCHEMA_DIR
 
 
 def _retrieve(uri: str) -> Resource[Any]:
@@ -263,28 +272,43 @@ def _collect_literal_secrets(node: Any, secrets: set[str], key: str = "") -> Non
         for value in node:
             _collect_literal_secrets(value, secrets, key)
     elif isinstance(node, str) and node:
-        if URL_SHAPE.match(node):
-            try:
-                password = urlsplit(node).password
-            except ValueError:
-                password = None
-            secrets |= {password, unquote(password)} if password else set()
+        if URL_SHAPE.match(node):  # its password, a token as user, credential query values
+            secrets |= url_secrets(node)
         elif password := conninfo_password(node):
             secrets.add(password)
         elif key and is_credential_key(key):
             secrets.add(node)
 
 
+_LOADED: dict[tuple[str, str, frozenset[tuple[str, str]]], Target] = {}
+
+
 def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Target:
-    """Read, expand and validate a profile; raise ProfileError with one line on any problem."""
+    """Read, expand and validate a profile; raise ProfileError with one line on any problem.
+
+    `releasegate run` checks the profile before pytest starts and the plugin loads it again in
+    the same process: a second load of the same text under the same environment is a copy of
+    the first (validation is most of a one-area run's own start-up, benches/README.md)."""
     profile_path = Path(path)
     try:
-        raw = yaml.load(profile_path.read_text(), Loader=_SafeLoader)
+        text = profile_path.read_text()
     except FileNotFoundError:
         raise ProfileError(f"target profile {profile_path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:  # a directory, no permission, not text
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ProfileError(f"target profile {profile_path} cannot be read: {why}") from None
+    environ = os.environ if env is None else env
+    key = (str(profile_path.resolve()), text, frozenset(environ.items()))
+    if key not in _LOADED:
+        _LOADED[key] = _load(profile_path, text, environ)
+    loaded = _LOADED[key]
+    return Target(path=profile_path, data=copy.deepcopy(loaded.data), secrets=loaded.secrets,
+                  env=dict(loaded.env))
+
+
+def _load(profile_path: Path, text: str, environ: Mapping[str, str]) -> Target:
+    try:
+        raw = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -295,18 +319,21 @@ def load_target(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     secrets: set[str] = set()
     typed: dict[tuple[Any, ...], Any] = {}
     used: dict[str, str] = {}
+    declared = raw.get("secrets")
+    declared = frozenset(v for v in declared if isinstance(v, str)) if isinstance(declared, list) \
+        else frozenset()
     try:
-        data = expand(raw, os.environ if env is None else env, secrets, typed, used=used)
+        data = expand(raw, environ, secrets, typed, used=used, declared=declared)
     except ProfileError as exc:
         raise ProfileError(f"target profile {profile_path}: {exc}") from None
-    _collect_literal_secrets(data, secrets)
+    _collect_literal_secrets({k: v for k, v in data.items() if k != "secrets"}, secrets)
     validator = schema_validator("profile.schema.json")
-    _apply_typed(data, typed, validator)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = _first_error(data, typed, validator)
     if error is not None:
         # The offending value may have come from a ${VAR}: mask it like every other output.
         detail = Redactor(secrets).text(_describe(error))
         raise ProfileError(f"target profile {profile_path}: {detail}")
+    profile_checks.resolve_schema_paths(data, profile_path.parent)
     problem = next(profile_checks.problems(data, SCHEMA_DIR), None)
     if problem is not None:
         raise ProfileError(f"target profile {profile_path}: {Redactor(secrets).text(problem)}")

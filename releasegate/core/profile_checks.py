@@ -8,6 +8,7 @@ run with one line naming the key (exit 64) instead of failing checks as if the t
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -81,18 +82,42 @@ def _dsn(where: str, dsn: str) -> Iterator[str]:
         yield f"{where}: port {port.group(1)!r} is not a number"
 
 
-def _schema_files(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
+def _schema_settings(data: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """(key path, the mapping holding it, its key) of every schema a profile may name."""
     read_api = data.get("read_api") or {}
-    named = [(f"read_api.{kind}.{name}.schema", cfg.get("schema"))
-             for kind in ("endpoints", "streams")
-             for name, cfg in (read_api.get(kind) or {}).items() if isinstance(cfg, Mapping)]
-    named += [(f"mcp.calls[{i}].schema", call.get("schema"))
-              for i, call in enumerate((data.get("mcp") or {}).get("calls") or [])
-              if isinstance(call, Mapping)]
-    for where, name in named:
-        if name and not (schemas / str(name)).is_file():
-            yield (f"{where}: schemas/{name} does not exist (name a file under schemas/, "
-                   "e.g. readapi/quota.schema.json)")
+    for kind in ("endpoints", "streams"):
+        for name, cfg in (read_api.get(kind) or {}).items():
+            for key in ("schema", "item_schema"):
+                if isinstance(cfg, Mapping) and cfg.get(key):
+                    yield f"read_api.{kind}.{name}.{key}", cfg, key
+    for i, call in enumerate((data.get("mcp") or {}).get("calls") or []):
+        if isinstance(call, Mapping) and call.get("schema"):
+            yield f"mcp.calls[{i}].schema", call, "schema"
+
+
+def resolve_schema_paths(data: Mapping[str, Any], profile_dir: Path) -> None:
+    """A schema names a file beside the profile (a team keeps its service's contract with
+    its profile) or, when there is none, one of releasegate's own under schemas/. The first
+    becomes an absolute path, so checks read it from wherever the run started."""
+    for _, cfg, key in _schema_settings(data):
+        if cfg[key] == "openapi":
+            continue
+        own = profile_dir / str(cfg[key])
+        if own.is_file():
+            cfg[key] = str(own.resolve())  # type: ignore[index]
+
+
+def _schema_files(data: Mapping[str, Any], schemas: Path) -> Iterator[str]:
+    for where, cfg, key in _schema_settings(data):
+        name = str(cfg[key])
+        if name == "openapi" and where.startswith("read_api.endpoints."):
+            if importlib.util.find_spec("openapi_core") is None:
+                yield (f"{where}: schema: openapi needs openapi-core: pip install "
+                       "'releasegate[openapi]'")
+        elif not Path(name).is_absolute() and not (schemas / name).is_file():
+            yield (f"{where}: {name} does not exist beside the profile nor under releasegate's "
+                   "schemas/ (a path relative to the profile's folder, e.g. schemas/quota.json, "
+                   "or a built-in name such as readapi/quota.schema.json)")
 
 
 def _legacy_counterparts(versioning: Mapping[str, Any]) -> Iterator[str]:

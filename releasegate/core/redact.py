@@ -1,9 +1,12 @@
 """Masking of secrets in everything releasegate writes: reports, JUnit, summary, terminal.
 
-Two sources of secrets: every value that came from a ``${VAR}`` in the profile, and anything that
-looks like a credential by its field name (password, token, Authorization, ...) or its place in a
-URL (``scheme://user:password@host``). URLs stay readable: scheme, host, port and path are kept,
-their userinfo and query values masked, so a reader knows which host was checked.
+Only credentials are masked (Hurl's rule: declared secrets, not every variable): values in
+credential-named fields and headers (password, token, Authorization, ...), a URL's or connection
+string's password, values of ``${VAR}``s whose names say they are secrets (TOKEN, PASSWORD,
+SECRET, KEY, ...) and of those the profile lists under ``secrets:``. Everything else a ``${VAR}``
+gave (environment labels, hosts, paths, user names) is evidence and stays visible. URLs stay
+readable: scheme, user name, host, port and path are kept, their password and credential query
+values masked, so a reader knows which host was checked and as whom.
 
 A reproduce command (``shell()``) goes one step further: a value that came from ``${VAR}`` is
 written back as ``"$VAR"``, so the command can be pasted into a shell that has the same
@@ -30,8 +33,18 @@ CREDENTIAL_KEY = re.compile(
 )
 # A URL-shaped value: shown with its userinfo and query values masked, not hidden whole.
 URL_SHAPE = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/?#]+", re.I)
-# Userinfo inside free text: scheme://user:password@ or scheme://token@ -> scheme://***@
-_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://)(?P<userinfo>[^\s/?#@]+)@", re.I)
+# Userinfo inside free text: scheme://user:password@ -> scheme://user:***@, scheme://token@ ->
+# scheme://***@ (in place only: a user name is not masked elsewhere, see url_secrets)
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://)(?P<user>[^\s/?#@:]*)"
+                           r"(?::(?P<password>[^\s/?#@]*))?@", re.I)
+# A user name rather than a token in a URL's userinfo: letters (and . _ -) with at most a few
+# digits at the end ("postgres", "releasegate_ro", "svc-backup2"); a Sentry DSN's 32-hex key is not.
+_NAME = re.compile(r"[A-Za-z][A-Za-z_.-]{0,31}[0-9]{0,4}")
+# Names of ${VAR}s whose values are secrets (matched as words: HUNTER_API_KEY, PGPASSWORD,
+# SENTRY_AUTH_TOKEN, MCP_TOKEN); DEPLOY_ENV, READ_API_URL or MONKEY are not.
+_SECRET_VARIABLE = re.compile(r"password|passwd|secret|token|credential|apikey|privatekey"
+                              r"|(?:^|_)(?:pass|pwd|key|auth|dsn|cookie|session|sig|signature)(?:$|_)",
+                              re.I)
 # Query parameters whose values are credentials whatever the URL: ?token=..., &sig=...
 _CREDENTIAL_QUERY = re.compile(r"(?i)([?&](?:[\w.-]*(?:token|key|secret|password|passwd|sig|signature"
                                r"|auth)[\w.-]*)=)([^&#\s'\"]+)")
@@ -42,6 +55,23 @@ CUT = "…"
 # Values shorter than this are not masked as free text: masking "1" or "ok" everywhere would make
 # the report unreadable and protects nothing. Credential-named fields are masked whatever their length.
 MIN_SECRET_LENGTH = 4
+
+
+def looks_like_name(user: str) -> bool:
+    """A URL's user name (shown) rather than a token placed where the user goes (masked)."""
+    return _NAME.fullmatch(user) is not None
+
+
+def is_secret_variable(name: str) -> bool:
+    """Does an environment variable's name say its value is a credential?"""
+    return _SECRET_VARIABLE.search(name) is not None
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, password = match.group("user"), match.group("password")
+    if password is not None:
+        return f"{match.group('head')}{user}:{MASK if password else ''}@"
+    return f"{match.group('head')}{MASK}@"  # alone it may be a token (https://TOKEN@host)
 
 
 def is_credential_key(key: str) -> bool:
@@ -70,12 +100,20 @@ def header_secrets(headers: Mapping[str, Any]) -> set[str]:
 
 
 def url_secrets(url: str) -> set[str]:
-    """The parts of a URL that are credentials: its userinfo (user and password), query values,
-    each as written and percent-decoded."""
-    parts = urlsplit(url)
-    found = {p for p in (parts.username, parts.password) if p}
+    """The parts of a URL that are credentials: its password, a token in the user's place and
+    the values of credential-named query parameters, each as written and percent-decoded. A
+    user name is not one: masking "postgres" would erase every "postgres" in the evidence."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return set()
+    found = {password} if password else set()
+    if user and password is None and not looks_like_name(unquote(user)):
+        found.add(user)
     found |= {unquote(p) for p in found}
-    found |= {value for _, value in parse_qsl(parts.query, keep_blank_values=False)}
+    found |= {value for key, value in parse_qsl(parts.query, keep_blank_values=False)
+              if is_credential_key(key) or _CREDENTIAL_HEADER.search(key) or key.lower() == "sig"}
     return found
 
 
@@ -101,7 +139,8 @@ def mask_url(url: str) -> str:
         host = parts.netloc.rsplit("@", 1)[-1]
     except ValueError:  # not parseable after all: nothing of it is known to be safe
         return MASK
-    netloc = f"{MASK}@{host}" if "@" in parts.netloc else host
+    netloc = _URL_USERINFO.sub(_mask_userinfo, f"x://{parts.netloc.rsplit('@', 1)[0]}@")[4:] + host \
+        if "@" in parts.netloc else host
     query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
@@ -145,7 +184,7 @@ class Redactor:
             value = self._pattern.sub(MASK, value)
             if CUT in value:
                 value = self._cut_secrets(value)
-        value = _URL_USERINFO.sub(lambda m: m.group("head") + MASK + "@", value)
+        value = _URL_USERINFO.sub(_mask_userinfo, value)
         value = _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, value)
         return _CREDENTIAL_QUERY.sub(lambda m: m.group(1) + MASK, value)
 

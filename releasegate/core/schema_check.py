@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -25,4 +26,6 @@ def expect_matches_schema(instance: Any, name: str, what: str) -> None:
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message if len(error.message) < 200 else error.message[:200] + "…"
-        raise CheckFailed(f"{what} does not match schemas/{name} at {where}: {message}")
+        shown = name if Path(name).is_absolute() else f"schemas/{name}"  # a team's own, or ours
+        kind = "missing" if error.validator == "required" else "wrong_body"  # a field absent, or wrong
+        raise CheckFailed(f"{what} does not match {shown} at {where}: {message}", kind=kind)

@@ -10,6 +10,7 @@ evidence only, so it needs no knowledge of any area.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -51,6 +52,25 @@ def nothing_answered(results: Sequence[CheckResult]) -> list[Unreachable] | None
     if not exchanges or not all(e.get("unreachable") for e in exchanges):
         return None
     return list(unreachable_hosts(results).values())
+
+
+# Why a connection failed on the runner's side rather than at the target: the name did not
+# resolve, the runner has no route, a proxy on the way refused. A refused connection or any
+# answer is the target's (something at its address said no) and keeps the verdict.
+RUNNER_SIDE = re.compile(r"does not resolve|name or service not known|nodename nor servname"
+                         r"|name resolution|could not translate host name|getaddrinfo"
+                         r"|network is unreachable|network unreachable|no route to host"
+                         r"|proxy", re.I)
+
+
+def runner_cannot_reach(results: Sequence[CheckResult]) -> list[Unreachable] | None:
+    """The hosts, when nothing answered and every failed connection failed on the runner's side
+    (DNS, routing, proxy): then the run judged nothing about the target (issue 16 §7)."""
+    down = nothing_answered(results)
+    errors = [e.get("error") or "" for r in results for e in r.exchanges()]
+    if not down or not errors or not all(RUNNER_SIDE.search(err) for err in errors):
+        return None
+    return down
 
 
 def short(key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from releasegate.core.errors import FAILURE_KINDS
 from releasegate.gate import waivers
 from releasegate.gate.results import AREAS, CheckMeta
 
@@ -42,6 +43,12 @@ def check_meta(item: pytest.Item, overrides: dict[str, str]) -> CheckMeta | None
     if callspec is not None:
         text = f"{text} [{callspec.id}]"  # one checklist line per parameter
     remedy = closest_marker(item, "remedy")
+    remedies = {str(k): str(v) for k, v in (remedy.kwargs if remedy else {}).items()}
+    unknown = set(remedies) - set(FAILURE_KINDS)
+    if unknown:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.remedy(…, {sorted(unknown)[0]}=…) names no "
+                                f"failure kind; one of {', '.join(FAILURE_KINDS)}")
     return CheckMeta(area=areas[0], runbook=f"{file} {section}", item=text, severity=level,
                      gate=severity.kwargs.get("gate"), smoke="smoke" in names,
-                     remedy=str(remedy.args[0]) if remedy and remedy.args else None, name=original)
+                     remedy=str(remedy.args[0]) if remedy and remedy.args else None, name=original,
+                     remedies=remedies)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from releasegate.gate import causes
-from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_UNUSABLE
+from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_REACH, EXIT_UNUSABLE
 from releasegate.gate.outputs import step_summary, write_no_verdict
 from releasegate.gate.report import checklist_markdown, inject, release_view_html, write_summary
 from releasegate.gate.results import CheckMeta, CheckResult
@@ -37,6 +37,7 @@ class ResultCollector:
             return
         run = self.run
         run.facts.update(data.get("facts", {}))
+        run.notes += [n for n in data.get("notes", []) if n not in run.notes]
         result = run.results.get(report.nodeid)
         if result is None:
             result = CheckResult(report.nodeid, CheckMeta(**data["meta"]))
@@ -57,6 +58,7 @@ class ResultCollector:
             if report.when == "call":
                 result.outcome, result.message = "failed", data["message"]
                 result.remedy, result.cause = data.get("remedy"), data.get("cause")
+                result.kind = data.get("kind")
             elif data.get("no_server"):
                 result.outcome, result.message = "error", data["message"]
                 run.no_server = run.no_server or data["message"].removeprefix("ServerUnavailable: ")
@@ -72,6 +74,13 @@ def decide_run(run: RunState) -> None:
     """Link root causes, decide the verdict, write summary.json and the job summary."""
     results = list(run.results.values())
     causes.link(results)
+    blind = causes.runner_cannot_reach(results)
+    if blind:  # not ROLLBACK: a runner without DNS or a route says nothing about the target
+        where = ", ".join(f"{u.host} ({u.why})" for u in blind)
+        run.no_verdict = (f"no verdict: the runner reached no host of the target ({where}) — "
+                          "check its network (DNS, VPN, proxy, routes); nothing was judged",
+                          EXIT_NO_REACH)
+        return
     decision = decide(r.judged() for r in results)
     down = causes.nothing_answered(results)
     if down:

@@ -81,3 +81,15 @@ def record_fact(run_state: RunState) -> Any:
         run_state.facts.update({k: v for k, v in facts.items() if v is not None})
 
     return record
+
+
+@pytest.fixture(scope="session")
+def record_note(run_state: RunState) -> Any:
+    """Let a check leave a note for the run — shown beside the verdict in the terminal, the
+    report and summary.json even when the check passes (a difference a tolerance let through)."""
+
+    def record(note: str) -> None:
+        if note not in run_state.notes:
+            run_state.notes.append(note)
+
+    return record

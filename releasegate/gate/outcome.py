@@ -91,6 +91,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             data["remedy"] = redactor.text(failure.remedy)
         if failure.cause:
             data["cause"] = redactor.text(failure.cause)
+        if failure.kind:
+            data["kind"] = failure.kind
     waiver = item.stash.get(WAIVER, None)
     if waiver is not None and report.when == "call":
         active = waiver.active(date.today())
@@ -109,6 +111,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         data["evidence"] = ev.as_dict()
     if run.facts:
         data["facts"] = redactor.value(dict(run.facts))
+    if run.notes:  # notes checks left for the run (a GO that still says something)
+        data["notes"] = [redactor.text(n) for n in run.notes]
     report.releasegate = data
     if report.when == "setup":  # junitxml reads them from the teardown report, made from the item
         item.user_properties += [("area", meta.area), ("runbook", meta.runbook),

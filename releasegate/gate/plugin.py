@@ -27,12 +27,14 @@ from releasegate.core.paths import SUITES
 from releasegate.core.profile import load_target
 from releasegate.core.redact import Redactor
 from releasegate.gate import waivers
+from releasegate.gate.anywhere import add_installed_suites, marker_error, the_target, unknown_markers
 from releasegate.gate.checkmeta import check_meta
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
 from releasegate.gate.finish import ResultCollector, decide_run, finish
 from releasegate.gate.htmlhooks import HtmlHooks
 from releasegate.gate.outputs import write_no_verdict
 from releasegate.gate.run import RunState
+from releasegate.gate.selection import reaches_suites
 from releasegate.gate.stash import META, NO_TARGET, STATE, WAIVER, state, target_of
 from releasegate.gate.usage import exit_64_on_usage_errors, usage_reason
 
@@ -54,8 +56,9 @@ MARKERS = {
     "'/healthz/live returns 200')",
     "severity(level, gate=None)": "blocker (failure = ROLLBACK) or warning (INVESTIGATE); "
     "gate='readiness' or 'feedback' picks the exit code",
-    "remedy(text)": "what to do when the check fails: the runbook's troubleshooting or incident "
-    "step, shown beside the failure",
+    "remedy(text, **by_kind)": "what to do when the check fails: the runbook's troubleshooting or "
+    "incident step, shown beside the failure; a keyword per failure kind (no_answer=, wrong_status=, "
+    "wrong_body=, missing=, stale=, other_build=) gives the remedy for that kind",
     "build_identity": "the check --expect-build needs: selected whatever -m says when it is given",
 }
 
@@ -65,8 +68,9 @@ MARKERS = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("releasegate", "releasegate post-deploy checks")
-    group.addoption("--target", metavar="PROFILE", default=os.environ.get("RELEASEGATE_TARGET"),
-                    help="target profile YAML (default: $RELEASEGATE_TARGET)")
+    group.addoption("--target", metavar="PROFILE", action="append", default=None,
+                    help="target profile YAML (default: $RELEASEGATE_TARGET); once: a second "
+                    "--target is refused (exit 64)")
     group.addoption("--report-dir", metavar="DIR", default=None,
                     help="where report.html, junit.xml and summary.json go (default: reports/)")
     group.addoption("--verdict-exit-codes", action="store_true", default=False,
@@ -83,15 +87,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # --- configuration -------------------------------------------------------------------------------
 
 
-def _runs_releasegate_suites(config: pytest.Config) -> bool:
-    """Were releasegate's own suites asked for (an argument inside suites/)?"""
-    for arg in config.args:
-        path = Path(str(arg).split("::", 1)[0]).resolve()
-        if path == SUITES or SUITES in path.parents:
-            return True
-    return False
-
-
 def _report_dir(config: pytest.Config) -> Path:
     return Path(config.getoption("report_dir") or "reports").resolve()
 
@@ -103,9 +98,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.hasplugin("xdist"):  # `releasegate run` without -n leaves it out
         config.addinivalue_line("markers", "xdist_group(name): checks kept on one xdist worker")
     controller = not hasattr(config, "workerinput")
-    profile = config.getoption("target")
+    try:
+        profile = the_target(config)
+    except pytest.UsageError as exc:
+        if controller:
+            write_no_verdict(_report_dir(config), target=None, reason=str(exc),
+                             exit_code=EXIT_UNUSABLE)
+        pytest.exit(f"releasegate: {exc}", returncode=EXIT_UNUSABLE)
     if not profile:
-        if _runs_releasegate_suites(config) and controller:
+        if reaches_suites(config.args) and controller:
             write_no_verdict(_report_dir(config), target=None, reason=NO_TARGET,
                              exit_code=EXIT_UNUSABLE)
             pytest.exit(f"releasegate: {NO_TARGET}", returncode=EXIT_UNUSABLE)
@@ -120,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = RunState(target, _report_dir(config), config.getoption("verdict_exit_codes"),
                    config.getoption("expect_build"), config.getoption("allow_mutations"), controller)
     config.stash[STATE] = run
+    add_installed_suites(config)
     # A check's locals hold the target's raw answers and the profile's credentials, and pytest
     # prints them cut and wrapped, where no secret stays whole to be masked: off in gate runs.
     run.showlocals_refused = bool(config.option.showlocals)
@@ -189,6 +191,11 @@ def pytest_collection(session: pytest.Session) -> Any:
         if run is None:
             if str(exc) == NO_TARGET:
                 pytest.exit(f"releasegate: {NO_TARGET}", returncode=EXIT_UNUSABLE)
+            if session.config.getoption("verdict_exit_codes"):  # the README's 64, also here
+                reason = usage_reason(str(exc))
+                write_no_verdict(_report_dir(session.config), target=None, reason=reason,
+                                 exit_code=EXIT_UNUSABLE)
+                pytest.exit(f"releasegate: {reason}", returncode=EXIT_UNUSABLE)
             raise
         known = [line.split(":")[0].split("(")[0] for line in session.config.getini("markers")]
         run.no_verdict = (usage_reason(str(exc), known), EXIT_UNUSABLE)
@@ -200,6 +207,10 @@ def pytest_collection(session: pytest.Session) -> Any:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = state(config)
+    if run is not None or config.getoption("verdict_exit_codes"):
+        unknown = unknown_markers(config)
+        if unknown:  # an empty selection would read as INVESTIGATE, "nothing was verified"
+            raise marker_error(unknown)
     overrides = dict(run.target.severity_overrides) if run else {}
     collected: set[str] = set()
     for item in items:
@@ -207,6 +218,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if meta is None:
             continue
         if run is None:
+            if config.option.collectonly:  # listing checks needs no target
+                continue
             raise pytest.UsageError(NO_TARGET)
         item.stash[META] = meta
         collected.add(meta.name)

@@ -8,10 +8,13 @@ was verified. Waived failures are shown but do not decide.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+from releasegate.core.errors import FAILURE_KINDS
 
 
 class ExitCode(IntEnum):
@@ -46,6 +49,7 @@ class Judged:
     runbook: str = ""
     message: str = ""
     follows: bool = False  # its failure follows from another's (releasegate/gate/causes.py)
+    kind: str | None = None  # how it failed (core.errors.FAILURE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,38 @@ RULES: tuple[tuple[ExitCode, Callable[[Judged], bool], str], ...] = (
     (ExitCode.INVESTIGATE_FEEDBACK, lambda r: r.gate == "feedback", "the feedback loop failed"),
     (ExitCode.INVESTIGATE_WARNINGS, lambda r: True, "only warnings failed"),
 )
+
+
+KIND_RANK = {kind: rank for rank, kind in enumerate(FAILURE_KINDS)}  # most specific first
+_ANSWERED = re.compile(r"\b(?:returned|answered)\s+(\d{3})\b")
+_EXPECTED = re.compile(r"\bexpected\s+(?:the service's own\s+)?(\d{3}(?:(?:,\s*|\s+or\s+)\d{3})*)")
+_NO_ANSWER = re.compile(r"\bno answer\b|no complete response|timed out|\btimeout\b|could not reach|"
+                        r"connection refused|ConnectError|ConnectTimeout|ReadTimeout|ReadError|"
+                        r"RemoteProtocolError|Connection reset", re.IGNORECASE)
+
+
+def kind_of(kind: str | None, message: str) -> str:
+    """A failure's kind: the one the check named, else read from its one-line reason — "answered
+    200, expected 400" or "returned 503" is a wrong status, "answered 400 …, expected 400 with …"
+    a wrong body, a transport error no answer; any other judgement of an answer is a wrong body."""
+    if kind:
+        return kind
+    answered, expected = _ANSWERED.search(message), _EXPECTED.search(message)
+    if answered and expected:
+        wanted = re.findall(r"\d{3}", expected.group(1))
+        return "wrong_body" if answered.group(1) in wanted else "wrong_status"
+    if answered and int(answered.group(1)) >= 400:  # an error where an answer was wanted
+        return "wrong_status"
+    if _NO_ANSWER.search(message):
+        return "no_answer"
+    return "wrong_body"
+
+
+def headline_rank(r: Judged) -> tuple[bool, int]:
+    """Which failure leads (docs/report.md "The headline"): a root before what follows from it,
+    then the most specific kind — other build, wrong status, wrong body, stale, missing, no answer;
+    among equals the run order decides (the sort is stable)."""
+    return r.follows, KIND_RANK[kind_of(r.kind, r.message)]
 
 
 def count(results: Iterable[Judged]) -> dict[str, int]:
@@ -96,12 +132,13 @@ def _name(r: Judged) -> str:
 
 
 def decide(results: Iterable[Judged]) -> Decision:
-    """Worst failure decides: readiness, other blocker, feedback, other warning; then
-    inconclusive; else GO — unless nothing passed at all."""
+    """Worst failure decides: readiness, other blocker, feedback, other warning; within the
+    worst, the most specific root cause (``headline_rank``) is named; then inconclusive; else
+    GO — unless nothing passed at all."""
     results = list(results)
     counts = count(results)
     failed = [r for r in results if r.outcome in FAILED_OUTCOMES]
-    roots_first = sorted(failed, key=lambda r: r.follows)  # a root cause decides, not what follows
+    roots_first = sorted(failed, key=headline_rank)  # a specific root cause decides, not what follows
     for code, matches, why in RULES:
         hit = next((r for r in roots_first if matches(r)), None)
         if hit is not None:

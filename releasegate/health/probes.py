@@ -33,6 +33,10 @@ ROLL_BACK = "if the deploy caused it: kubectl rollout undo deployment/<app> (004
 REMEDY_READY = ("001 §6.1 Failure Scenarios (/healthz/ready 503): check the database connection "
                 "(SELECT 1 from the app) and Redis (redis-cli ping); 004 Incident Response 1-2 "
                 f"(DB pool exhausted, Redis connection failure); {ROLL_BACK}")
+REMEDY_READY_NO_ANSWER = ("004 Kubernetes probe config: /healthz/ready gave no answer in time — the "
+                          "handler hangs on a dependency: 004 Incident Response 1 (DB pool exhausted: "
+                          "SELECT count(*) FROM pg_stat_activity) and 2 (Redis: redis-cli ping), the pod's "
+                          f"logs and restarts (kubectl logs, kubectl get pods); {ROLL_BACK}")
 REMEDY_LIVE = ("004 Liveness Probe: the process does not answer — check the pod's logs and restarts "
                f"(kubectl logs, kubectl get pods); {ROLL_BACK}")
 REMEDY_STARTUP = ("004 Startup Probe: startup must answer 200 within failureThreshold x periodSeconds "
@@ -67,6 +71,12 @@ REMEDY_RELEASE_CHECKS = ("002 §2.2-2.3: fix the failing dependency (config: val
 REMEDY_BUILD = ("002 §2.1: the build serving is not the one deployed — check kubectl rollout status "
                 "deployment/api and the image tag; roll back with kubectl rollout undo if the wrong "
                 "build went live")
+REMEDY_BUILD_MISSING = ("002 §2.1: nothing reports which build is serving — set BUILD_ID in the "
+                        "deployment (002 §2.1 get_build_id) and return build_id and config_hash on "
+                        "/health/ready (002 §2.4), or point health.release.path at the endpoint that does")
+REMEDY_BUILD_NO_ANSWER = ("002 §2.1: /health/ready gave no answer, so which build serves is unknown — "
+                          "check the service is up (kubectl rollout status deployment/api, kubectl get "
+                          "pods) before judging the build")
 REMEDY_CONFIG_HASH = ("002 §2.3 / §12: the running config differs from the released one — compare the "
                       "deployment's environment with the release and look for 'Config validation "
                       "passed' in the startup log")

@@ -105,7 +105,7 @@ class Fetch:
         """Fail the check with the transport reason when there was no HTTP response."""
         __tracebackhide__ = True
         if self.error:
-            raise CheckFailed(f"{self.label}: {self.error}", cause=self.key)
+            raise CheckFailed(f"{self.label}: {self.error}", cause=self.key, kind="no_answer")
         return self
 
     def expect_status(self, *codes: int, why: str = "", html_ok: bool = False) -> Fetch:
@@ -122,11 +122,11 @@ class Fetch:
             raise CheckFailed(
                 f"{self.label} returned {self.status_text()}, expected {wanted}"
                 + (f" ({why})" if why else "") + (f"; body: {detail}" if detail else ""),
-                cause=self.key)
+                cause=self.key, kind="wrong_status")
         if self.is_html and not html_ok and self.status is not None and 200 <= self.status < 300:
             raise CheckFailed(f"{self.label} answered {self.status_text()}, expected the service's "
                               f"own {wanted}: a login page or proxy stands in front of the service",
-                              cause=self.key)
+                              cause=self.key, kind="wrong_body")
         return self
 
     def json(self) -> Any:
@@ -149,7 +149,7 @@ class Fetch:
                 except ValueError as exc:
                     self._json_error = f"body is not valid JSON ({exc.msg} at char {exc.pos})"
         if self._json_error:
-            raise CheckFailed(f"{self.label}: {self._json_error}", cause=self.key)
+            raise CheckFailed(f"{self.label}: {self._json_error}", cause=self.key, kind="wrong_body")
         return self._json
 
 
@@ -177,6 +177,10 @@ def describe_transport_error(exc: BaseException, timeouts: Timeouts) -> str:
             return "connection refused (nothing listening on that host and port)"
         if "name or service not known" in text or "nodename nor servname" in text:
             return "host name does not resolve"
+        if "name resolution" in text:  # EAI_AGAIN: the runner's DNS did not answer
+            return "host name does not resolve (temporary failure in name resolution)"
+        if "network is unreachable" in text or "no route to host" in text:
+            return "network is unreachable from this runner (no route to host)"
         return f"cannot connect: {_first_line(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"malformed HTTP response: {_first_line(exc)}"

@@ -171,13 +171,17 @@ class McpClient:
         return reply
 
     def list_tools(self) -> ToolListing:
-        """tools/list with params {"cursor": null} (000 §1.4), following nextCursor pages."""
+        """tools/list following nextCursor pages: params ``{}``, then ``{"cursor": <nextCursor>}``.
+
+        000 §1.4's curl sends ``{"cursor": null}``; the spec's schema (every revision's
+        PaginatedRequestParams) makes ``cursor`` an optional *string*, and a strict server (the
+        TypeScript SDK) refuses null — 000 §5.4's point, params as an object, holds for ``{}``."""
         listing = ToolListing()
         cursor: str | None = None
         seen: set[str] = set()
         for page in range(1, MAX_PAGES + 1):
             label = "MCP tools/list" + (f" (page {page})" if page > 1 else "")
-            reply = self.request("tools/list", {"cursor": cursor}, label=label)
+            reply = self.request("tools/list", {} if cursor is None else {"cursor": cursor}, label=label)
             listing.pages.append(reply)
             problem = self._page_problem(reply)
             if problem:

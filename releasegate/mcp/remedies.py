@@ -19,7 +19,7 @@ ACCEPT = ("000 §5.4: 406 Not Acceptable — the client's Accept header must lis
 SESSION = ("000 §5.4: 400 Missing session ID — the server is stateful: send the mcp-session-id "
            "from the initialize answer on every later request (000 §1.4)")
 PARAMS = ('000 §5.4: -32602 Invalid request parameters — params must be an object: tools/list '
-          'takes {"cursor": null}')
+          'takes {} (a later page {"cursor": "<nextCursor>"}: the schema\'s cursor is an optional string)')
 PROXY = ("000 §5.4: 504 Gateway Timeout — the reverse proxy cannot reach the MCP upstream "
          "(routing/network); behind Traefik the endpoint path must be exactly /mcp")
 PATH = "000 §5.4: the MCP endpoint path must be exactly /mcp (Traefik path behaviour)"

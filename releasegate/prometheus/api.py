@@ -189,7 +189,10 @@ class PrometheusAPI:
         __tracebackhide__ = True
         key = ("exists", name, selector, window)
         if key not in self._cache:
-            expr = f"count(present_over_time({name}{{{selector}}}[{window}]))"
+            # ``name`` may carry matchers of its own: 'x{status=~"[1-5].."}' (a label's shape)
+            base, _, own = name.partition("{")
+            matchers = ",".join(p for p in (own.rstrip("}"), selector) if p)
+            expr = f"count(present_over_time({base}{{{matchers}}}[{window}]))"
             answer = self.query(expr)
             self._cache[key] = (bool(answer.series), answer)
         else:

@@ -18,7 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 # 004 "Metrics to Track", application metrics.
 DEFAULT_FAMILIES: list[dict[str, Any]] = [
     {"name": "http_requests_total", "type": "counter", "labels": ["method", "endpoint", "status"]},
-    {"name": "http_request_duration_seconds", "type": "histogram", "labels": ["method", "endpoint"]},
+    # counted_by: the counter of the same traffic; the histogram empty while it counted is a defect
+    {"name": "http_request_duration_seconds", "type": "histogram", "labels": ["method", "endpoint"],
+     "counted_by": "http_requests_total"},
     {"name": "http_requests_errors_total", "type": "counter"},
     {"name": "db_connection_pool_size", "type": "gauge"},
     {"name": "redis_connection_pool_size", "type": "gauge"},
@@ -34,6 +36,7 @@ class Family:
     type: str
     samples: int
     labels: set[str] = field(default_factory=set)
+    total: float = 0.0  # a counter's samples added up (what it counted since the process started)
 
 
 def parse(text: str, content_type: str = "") -> dict[str, Family]:
@@ -42,7 +45,8 @@ def parse(text: str, content_type: str = "") -> dict[str, Family]:
     families: dict[str, Family] = {}
     for metric in parser(text):
         labels = {k for s in metric.samples for k in s.labels} - STRUCTURAL_LABELS
-        families[metric.name] = Family(metric.name, metric.type, len(metric.samples), labels)
+        total = sum(s.value for s in metric.samples if not s.name.endswith("_created"))
+        families[metric.name] = Family(metric.name, metric.type, len(metric.samples), labels, total)
     return families
 
 

@@ -27,131 +27,32 @@ from string import Template
 from typing import Any
 
 from releasegate.prometheus.api import Answer, PrometheusAPI, Series, duration_s
-
-SUCCESSFUL, FAILED, INCONCLUSIVE = "Successful", "Failed", "Inconclusive"
-
-# 002 §6.3: what each outcome asks of the release manager.
-ROLL_BACK_NOW = "roll back now (002 §6.3)"
-INVESTIGATE_15 = "investigate for 15 minutes, roll back if it does not recover (002 §6.3)"
-INVESTIGATE_30 = "investigate for 30 minutes, roll back if it does not recover (002 §6.3)"
-INVESTIGATE = "investigate (004 Incident Response)"
-
-API_TRAFFIC = 'endpoint!~"/health.*|/metrics"'  # requests, not the kubelet's probes or scrapes
-READINESS = 'endpoint=~"/health/ready|/healthz/ready"'
-
-_RATIO = ("(sum(increase({m}{{{num},$selector}}[$window])) or vector(0))"
-          " / sum(increase({m}{{$selector}}[$window]))")
-_REQUESTS = "sum(increase(http_requests_total{$selector}[$window]))"
-# The share of answers matching {num} per endpoint, the worst endpoint kept (with its label);
-# "or 0 * …" keeps endpoints that never gave such an answer at 0 rather than dropping them.
-_SHARE_BY_ENDPOINT = ("topk(1, (sum by (endpoint) (increase(http_requests_total{{{num},$selector}}[$window]))"
-                      " or 0 * sum by (endpoint) (increase(http_requests_total{{$selector}}[$window])))"
-                      " / sum by (endpoint) (increase(http_requests_total{{$selector}}[$window])))")
-_P95 = ("histogram_quantile(0.95, sum by (le) "
-        "(rate(http_request_duration_seconds_bucket{$selector}[$window])))")
-_LATENCY_SAMPLES = "sum(increase(http_request_duration_seconds_count{$selector}[$window]))"
-_ERROR_RATIO_004 = ("(sum(rate(http_requests_errors_total{$selector}[$window])) or vector(0))"
-                    " / sum(rate(http_requests_total{$selector}[$window]))")
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """One condition to judge. ``value`` is the PromQL template of the judged number."""
-
-    name: str
-    condition: str  # in words, for messages: "the 5xx rate"
-    value: str
-    threshold: float
-    window: str
-    action: str
-    op: str = ">"  # ">" or ">="
-    unit: str = "ratio"  # ratio | seconds | flag
-    samples: str | None = None  # PromQL template counting what the value is computed from
-    min_samples: float = 0
-    samples_unit: str = "samples"
-    metrics: tuple[str, ...] = ()  # must have series, or the trigger cannot see the service
-    selector: str = ""  # matchers of this trigger, added to the profile's
-    trend: str | None = None  # PromQL shown over the window when it fails (default: value)
-    fired: str = ""  # unit "flag": the condition in words, when it holds
-    factor: float | None = None  # latency_spike: threshold = factor × baseline
-    baseline_s: float | None = None
-    baseline_since: str | None = None  # RFC 3339: measure the baseline over the window after it
-    baseline_window: str = "24h"
-
-
-BUILTIN: dict[str, Trigger] = {t.name: t for t in (
-    # --- 002 §6.1 ---
-    Trigger("ready_503", "the share of 503s among readiness answers",
-            _SHARE_BY_ENDPOINT.format(num='status="503"'),
-            threshold=1.0, op=">=", window="5m", action=ROLL_BACK_NOW, samples=_REQUESTS,
-            min_samples=5, samples_unit="readiness answers", metrics=("http_requests_total",),
-            selector=READINESS),
-    Trigger("queue_stuck", "a stuck queue (depth rising, nothing consumed)",
-            "(sum(delta(queue_depth{$selector}[$window])) > bool 0)"
-            " * (sum(increase(celery_tasks_total{$selector}[$window])) == bool 0)",
-            threshold=1.0, op=">=", window="15m", unit="flag", action=ROLL_BACK_NOW,
-            samples="sum(count_over_time(queue_depth{$selector}[$window]))", min_samples=5,
-            samples_unit="queue depth scrapes", metrics=("queue_depth", "celery_tasks_total"),
-            trend="sum(queue_depth{$selector})",
-            fired="the queue depth rose while no task was consumed"),
-    Trigger("error_5xx", "the 5xx rate", _RATIO.format(m="http_requests_total", num='status=~"5.."'),
-            threshold=0.05, window="10m", action=ROLL_BACK_NOW, samples=_REQUESTS, min_samples=20,
-            samples_unit="requests", metrics=("http_requests_total",), selector=API_TRAFFIC),
-    Trigger("s1_spike", "the S1 share of incidents",
-            _RATIO.format(m="incidents_total", num='severity="S1"'), threshold=0.30, window="1h",
-            action=INVESTIGATE_15, samples="sum(increase(incidents_total{$selector}[$window]))",
-            min_samples=20, samples_unit="incidents", metrics=("incidents_total",)),
-    Trigger("latency_spike", "p95 latency", _P95, threshold=6.0, window="30m", unit="seconds",
-            action=INVESTIGATE_30, samples=_LATENCY_SAMPLES, min_samples=20,
-            samples_unit="requests", metrics=("http_request_duration_seconds_bucket",),
-            selector=API_TRAFFIC, factor=2.0, baseline_s=3.0),
-    # --- 002 §1.3: /health/ready stable (200) ---
-    Trigger("ready_stable", "the share of non-200 readiness answers",
-            _SHARE_BY_ENDPOINT.format(num='status!="200"'),
-            threshold=0.0, window="24h",
-            action="investigate: readiness must stay 200 for the whole day (002 §1.3)",
-            samples=_REQUESTS, min_samples=5,
-            samples_unit="readiness answers", metrics=("http_requests_total",), selector=READINESS),
-    # --- 004 Alerting Rules thresholds ---
-    Trigger("error_rate", "the error rate", _ERROR_RATIO_004, threshold=0.05, window="5m",
-            action="roll back: the error rate rose right after a deploy (004 Incident Response 3)",
-            samples=_REQUESTS, min_samples=20, samples_unit="requests",
-            metrics=("http_requests_total",), selector=API_TRAFFIC),
-    Trigger("latency_p95", "p95 latency", _P95, threshold=1.0, window="5m", unit="seconds",
-            action=INVESTIGATE, samples=_LATENCY_SAMPLES, min_samples=20, samples_unit="requests",
-            metrics=("http_request_duration_seconds_bucket",), selector=API_TRAFFIC),
-    Trigger("db_pool", "DB connection pool usage",
-            "max(avg_over_time(db_connection_pool_size{$selector}[$window])"
-            " / avg_over_time(db_connection_pool_max{$selector}[$window]))",
-            threshold=0.8, window="5m", action=INVESTIGATE,
-            samples="sum(count_over_time(db_connection_pool_size{$selector}[$window]))",
-            min_samples=1, samples_unit="scrapes",
-            metrics=("db_connection_pool_size", "db_connection_pool_max")),
-    Trigger("celery_failures", "the Celery task failure rate",
-            "(sum(rate(celery_tasks_failed_total{$selector}[$window])) or vector(0))"
-            " / sum(rate(celery_tasks_total{$selector}[$window]))",
-            threshold=0.10, window="5m", action=INVESTIGATE,
-            samples="sum(increase(celery_tasks_total{$selector}[$window]))", min_samples=20,
-            samples_unit="tasks", metrics=("celery_tasks_total",)),
-    # --- 004 Post-Deployment checklist ---
-    Trigger("post_deploy_error_rate", "the error rate", _ERROR_RATIO_004, threshold=0.01,
-            window="10m", action=INVESTIGATE, samples=_REQUESTS, min_samples=20,
-            samples_unit="requests", metrics=("http_requests_total",), selector=API_TRAFFIC),
-    Trigger("post_deploy_latency_p95", "p95 latency", _P95, threshold=0.5, window="10m",
-            unit="seconds", action=INVESTIGATE, samples=_LATENCY_SAMPLES, min_samples=20,
-            samples_unit="requests", metrics=("http_request_duration_seconds_bucket",),
-            selector=API_TRAFFIC),
-)}
+from releasegate.prometheus.builtin import (  # noqa: F401 - the trigger table, re-exported
+    API_TRAFFIC,
+    BUILTIN,
+    FAILED,
+    INCONCLUSIVE,
+    INVESTIGATE,
+    INVESTIGATE_15,
+    INVESTIGATE_30,
+    READINESS,
+    ROLL_BACK_NOW,
+    SUCCESSFUL,
+    Trigger,
+)
+from releasegate.prometheus.naming import Naming
 
 # profile key -> Trigger field (query/samples_query are the profile's names for the templates)
 _OVERRIDES = {"window": "window", "threshold": "threshold", "min_samples": "min_samples",
               "selector": "selector", "query": "value", "samples_query": "samples",
-              "metrics": "metrics", "factor": "factor", "baseline_s": "baseline_s"}
+              "metrics": "metrics", "factor": "factor", "baseline_s": "baseline_s",
+              "counted_by_query": "counted_by"}
 
 
-def configure(name: str, overrides: Mapping[str, Any] | None) -> Trigger:
-    """The built-in trigger ``name`` with the profile's overrides applied."""
-    trigger = BUILTIN[name]
+def configure(name: str, overrides: Mapping[str, Any] | None, naming: Naming | None = None) -> Trigger:
+    """The built-in trigger ``name`` in the service's names (metrics.prometheus.names/labels),
+    with the profile's overrides applied (written in the service's names already)."""
+    trigger = (naming or Naming()).trigger(BUILTIN[name])
     changes: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
         if key in _OVERRIDES:
@@ -276,6 +177,12 @@ def evaluate(api: PrometheusAPI, trigger: Trigger, selector: str) -> Evaluation:
             ev.reason = (f"metric {metric} has no series matching {{{selector}}} in Prometheus over "
                          f"the last {trigger.window}: {trigger.condition} cannot be judged — the "
                          "release stopped exporting it or Prometheus stopped scraping it")
+            if "{" in metric:  # the metric is there (checked first), its labels are not as read
+                ev.reason = (f"metric {metric.split('{')[0]} has no series whose labels match "
+                             f"{{{metric.split('{', 1)[1]} over the last {trigger.window}: "
+                             f"{trigger.condition} would never see them — map the service's labels "
+                             "in metrics.prometheus (labels, status_codes)")
+            _unobserved_while_counted(api, trigger, sel, ev, metric)
             return ev
     if trigger.factor is not None:
         _resolve_baseline(api, trigger, sel, ev)
@@ -284,6 +191,9 @@ def evaluate(api: PrometheusAPI, trigger: Trigger, selector: str) -> Evaluation:
         ev.answers.append(answer)
         count = _scalar(answer)
         ev.samples = 0.0 if count is None else count
+        if (math.isnan(ev.samples) or ev.samples < 1) and \
+                _unobserved_while_counted(api, trigger, sel, ev, metric_names(trigger.samples)[0]):
+            return ev
         if math.isnan(ev.samples) or ev.samples < trigger.min_samples:
             seen = "none" if not ev.samples or math.isnan(ev.samples) else f"only {count_text(ev.samples)}"
             ev.reason = (f"{trigger.samples_unit} over the last {trigger.window}: {seen}, and judging "
@@ -323,6 +233,27 @@ def evaluate(api: PrometheusAPI, trigger: Trigger, selector: str) -> Evaluation:
     else:
         ev.reason = f"{seen}, within {limit}{gate}"
     return ev
+
+
+def _unobserved_while_counted(api: PrometheusAPI, trigger: Trigger, selector: str, ev: Evaluation,
+                              histogram: str) -> bool:
+    """A histogram with nothing observed while the counter of the same traffic grew: Failed,
+    naming both (declared but never observed is broken instrumentation, not a quiet service)."""
+    __tracebackhide__ = True
+    if not trigger.counted_by:
+        return False
+    expr = render(trigger.counted_by, selector, trigger.window)
+    answer = api.query(expr)
+    ev.answers.append(answer)
+    counted = _scalar(answer)
+    if counted is None or math.isnan(counted) or counted < 1:
+        return False
+    counter = (metric_names(trigger.counted_by) or ("the request counter",))[0]
+    ev.outcome, ev.missing_metric = FAILED, histogram
+    ev.reason = (f"{histogram} observed no request over the last {trigger.window} while {counter} "
+                 f"counted {count_text(counted)}: the latency histogram is not instrumented, "
+                 f"{trigger.condition} cannot be judged")
+    return True
 
 
 def _resolve_baseline(api: PrometheusAPI, trigger: Trigger, selector: str, ev: Evaluation) -> None:

@@ -13,6 +13,7 @@ from releasegate.core.errors import CheckFailed, Inconclusive, NotApplicable
 from releasegate.core.evidence import Evidence
 from releasegate.core.profile import Target, require_section
 from releasegate.prometheus.api import PrometheusAPI
+from releasegate.prometheus.naming import Naming
 from releasegate.prometheus.triggers import (
     FAILED,
     INCONCLUSIVE,
@@ -60,7 +61,7 @@ class TriggerView:
         overrides = self.target.section(f"{section}.{key}") or {}
         if overrides.get("enabled") is False:
             raise NotApplicable(f"{section}.{key}.enabled is false in target {self.target.name}")
-        trigger = configure(name, overrides)
+        trigger = configure(name, overrides, Naming.from_profile(self.target.section("metrics.prometheus")))
         with self.api.recording() as seen:
             try:
                 ev = evaluate(self.api, trigger, self.selector)

@@ -11,7 +11,6 @@ form is registered with the redactor, and reproduce commands say ``curl -u "$USE
 from __future__ import annotations
 
 import base64
-import dataclasses
 import ipaddress
 import threading
 from collections.abc import Callable, Mapping
@@ -20,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from releasegate.core.errors import CheckFailed
-from releasegate.core.evidence import Evidence
 from releasegate.core.paths import SCHEMAS
-from releasegate.core.profile import Target, require_section
+from releasegate.core.profile import Target
 from releasegate.core.redact import Redactor
 from releasegate.http.client import Fetch, HttpTarget
 from releasegate.http.sse import Reading, read_stream
+from releasegate.readapi.openapi import DEFAULT_PATH as OPENAPI_PATH
+from releasegate.readapi.openapi import OpenApiContract
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WRONG_PASSWORD = "releasegate-wrong-password"  # sent on purpose: it must be refused
@@ -42,6 +41,13 @@ def query(path: str, params: Mapping[str, Any] | None) -> str:
         return path
     text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
     return f"{path}{'&' if '?' in path else '?'}{urlencode(text)}"
+
+
+def forwarding_claim(header: str, address: str) -> dict[str, str]:
+    """``header`` claiming the request was forwarded for ``address`` (RFC 7239 quotes IPv6)."""
+    if header.lower() == "forwarded":
+        return {header: f'for="[{address}]"' if ":" in address else f"for={address}"}
+    return {header: address}
 
 
 def basic(username: str, password: str) -> str:
@@ -60,72 +66,8 @@ def is_local_host(url: str) -> bool:
         return False
 
 
-# --- judging bodies (pure functions, unit-tested) ----------------------------------------------
-
-
-def items_at(body: Any, where: str) -> list[Any] | None:
-    """The list of items at dotted key ``where`` ('' = the body itself), or None if absent."""
-    node = body
-    for part in filter(None, where.split(".")):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node if isinstance(node, list) else None
-
-
-def field_of(item: Any, path: str) -> tuple[bool, Any]:
-    """(present, value) of a dotted field of an item."""
-    node = item
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def filter_rule(spec: str | Mapping[str, str], param: str) -> tuple[str, str]:
-    """A filter's (field, match) from the profile's short (field name) or long form."""
-    if isinstance(spec, str):
-        return spec or param, "equals"
-    return spec.get("field", param), spec.get("match", "equals")
-
-
-def matches(value: Any, asked: Any, how: str) -> bool:
-    seen, want = _text(value), _text(asked)
-    if how == "prefix":
-        return seen.startswith(want)
-    if how == "contains":
-        return want.lower() in seen.lower()
-    return seen == want
-
-
-def filter_misses(items: list[Any], filters: Mapping[str, Any], params: Mapping[str, Any],
-                  limit: int = 3) -> list[str]:
-    """The first few items that do not match the filters asked for, in words."""
-    misses: list[str] = []
-    for param, spec in filters.items():
-        if param not in params:
-            continue
-        field, how = filter_rule(spec, param)
-        for index, item in enumerate(items):
-            present, value = field_of(item, field)
-            if not present:
-                misses.append(f"item {index} has no {field}")
-            elif not matches(value, params[param], how):
-                op = {"prefix": " starting with ", "contains": " containing "}.get(how, "=")
-                misses.append(f"item {index} has {field}={_text(value)!r} "
-                              f"(asked {param}{op}{_text(params[param])!r})")
-            if len(misses) >= limit:
-                return misses
-    return misses
-
-
 def _shipped(name: str) -> str | None:
     return name if (SCHEMAS / name).is_file() else None
-
-
-def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # --- the engine ---------------------------------------------------------------------------------
@@ -165,7 +107,8 @@ class ReadApi:
         self._clients: dict[str | None, HttpTarget] = {}
         self._calls: dict[tuple[Any, ...], Call] = {}
         self._streams: dict[tuple[str, str], Future[Any]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._openapi: OpenApiContract | None = None
         if self.auth:  # what goes over the wire is a secret too, in whatever form it is echoed
             user, password = self.auth["username"], self.auth["password"]
             redactor.add([password, basic(user, password), basic(user, WRONG_PASSWORD),
@@ -191,8 +134,26 @@ class ReadApi:
         return cfg
 
     def schema_for(self, name: str) -> str | None:
-        """An endpoint's body schema: its ``schema``, else readapi/<name>.schema.json if shipped."""
+        """An endpoint's body schema: its ``schema`` (a file, or ``openapi`` for the service's own
+        document), else readapi/<name>.schema.json if shipped (runbook 000's fields only)."""
         return self.endpoint(name).get("schema") or _shipped(f"readapi/{name}.schema.json")
+
+    def item_schema_for(self, name: str) -> str | None:
+        """The schema each item of a list endpoint must match: its ``item_schema``, else
+        readapi/<name>.item.schema.json if shipped (runbook 000's fields only)."""
+        return self.endpoint(name).get("item_schema") or _shipped(f"readapi/{name}.item.schema.json")
+
+    def openapi(self) -> OpenApiContract:
+        """The service's own OpenAPI document (``openapi_path``, default /openapi.json), loaded once."""
+        __tracebackhide__ = True
+        with self._lock:
+            if self._openapi is None:
+                self._openapi = OpenApiContract.from_fetch(self.call(self.openapi_path).fetch)
+            return self._openapi
+
+    @property
+    def openapi_path(self) -> str:
+        return str(self.cfg.get("openapi_path") or OPENAPI_PATH)
 
     def stream_schema(self, name: str) -> str | None:
         cfg = self.stream(name)
@@ -209,6 +170,15 @@ class ReadApi:
         cfg.setdefault("listed_address", self.source)
         cfg.setdefault("refused_status", [403])
         return cfg
+
+    def trusted_address(self) -> str:
+        """The address a forged forwarding header claims: the allowlisted one when an allowlist is
+        configured, else loopback (what a service most often trusts as "internal")."""
+        if self.cfg.get("allowlist"):
+            listed = self.allowlist().get("listed_address")
+            if listed:
+                return str(listed)
+        return "127.0.0.1"
 
     def protected_path(self) -> str | None:
         """Where the access-control checks knock: auth.path, else the first endpoint but health."""
@@ -316,70 +286,3 @@ class ReadApi:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
-
-
-class ReadApiView:
-    """What one check uses: the shared Read API, recording what the check judged as evidence."""
-
-    def __init__(self, api: ReadApi, evidence: Evidence) -> None:
-        self.api = api
-        self.evidence = evidence
-
-    def record(self, call: Call) -> Fetch:
-        exchange = call.fetch.exchange(Redactor())  # its reproduce is replaced just below
-        self.evidence.exchange(dataclasses.replace(exchange, reproduce=self.evidence.command(call.argv)))
-        return call.fetch
-
-    def get(self, name: str) -> Fetch:
-        __tracebackhide__ = True
-        require_section(self.api.target, f"read_api.endpoints.{name}")
-        return self.record(self.api.get(name))
-
-    def call(self, path: str, **how: Any) -> Fetch:
-        return self.record(self.api.call(path, **how))
-
-    def json_ok(self, name: str) -> Any:
-        """An endpoint's body, failing the check unless it answered 200 with JSON."""
-        __tracebackhide__ = True
-        return self.get(name).expect_status(200).json()
-
-    def items(self, name: str) -> list[Any]:
-        """The items of a list endpoint; fails when the body has no list where the profile says."""
-        __tracebackhide__ = True
-        body = self.json_ok(name)
-        where = self.api.endpoint(name)["items"]
-        found = items_at(body, where)
-        if found is None:
-            fetch = self.get(name)
-            raise CheckFailed(f"{fetch.label}: no list of items at {where or '(the body)'!r}",
-                              cause=fetch.key)
-        self.evidence.note(items=len(found))
-        return found
-
-    def reading(self, name: str, reading: Reading) -> Reading:
-        cfg = self.api.stream(name)
-        argv = self.api.curl(cfg["path"], stream_s=reading.deadline_s)
-        if reading.last_event_id:
-            argv[-1:-1] = ["-H", f"Last-Event-ID: {reading.last_event_id}"]
-        self.evidence.exchange(reading.exchange(self.evidence.command(argv)))
-        return reading
-
-    def first_event(self, name: str) -> Reading:
-        __tracebackhide__ = True
-        require_section(self.api.target, f"read_api.streams.{name}")
-        return self.reading(name, self.api.first_event(name))
-
-    def expected_event(self, name: str) -> Reading:
-        """The first reading, failing the check unless the expected event came within within_s."""
-        __tracebackhide__ = True
-        cfg = self.api.stream(name)
-        reading = self.first_event(name)
-        problem = reading.answer_problem()
-        if problem:
-            raise CheckFailed(f"{reading.label} {problem}", cause=reading.key)
-        if reading.match is None:
-            raise CheckFailed(f"{reading.label}: {reading.failure()} (saw {reading.seen()})",
-                              cause=reading.key)
-        self.evidence.note(event=cfg["event"], first_event_after_s=round(reading.match.at_s, 3),
-                           within_s=cfg["within_s"])
-        return reading

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from releasegate.core.errors import CheckFailed
+from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.core.evidence import Evidence, Exchange, excerpt
 from releasegate.core.profile import Target, require_section
 from releasegate.redis.facts import shell_arg, without_userinfo
@@ -67,8 +67,12 @@ class RedisView:
                               remedy=AUTH_REMEDY if reply.auth_error else None)
         return reply.value
 
-    def info(self, *fields: str) -> dict[str, Any]:
-        """INFO (fetched once per run); the evidence shows the fields this check read."""
+    def info(self, *fields: str, required: Sequence[str] = ()) -> dict[str, Any]:
+        """INFO (fetched once per run); the evidence shows the fields this check read.
+
+        A ``required`` field INFO does not report (a Redis-compatible server, a managed Redis
+        that hides sections) makes the check Inconclusive naming it: absent is never 0.
+        """
         __tracebackhide__ = True
         reply = self.redis.info()
         info = reply.value if reply.ok else {}
@@ -76,6 +80,10 @@ class RedisView:
         value = self.require(reply, shown=shown, reproduce=self.cli("INFO"))
         if not isinstance(value, dict):
             raise CheckFailed(f"INFO from {self.redis.host} is not the INFO text Redis sends")
+        absent = [f for f in required if f not in value]
+        if absent:
+            raise Inconclusive(f"INFO from {self.redis.host} reports no {', '.join(absent)}: "
+                               "what it measures cannot be judged")
         return value
 
     def queue_lengths(self, names: Sequence[str]) -> dict[str, int]:

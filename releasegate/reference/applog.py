@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TextIO
 
 LOG_ENV = "RG_APP_LOG"
@@ -51,3 +52,16 @@ def app_log() -> AppLog:
     if path not in _LOGS:
         _LOGS[path] = AppLog(path)
     return _LOGS[path]
+
+
+SIGNALS_ABSENT = "signals_absent"  # the fault under which the app logs where the profile does not look
+
+
+def log_env(root: Path, faults: frozenset[str]) -> str:
+    """Where the app writes its log. Under ``signals_absent`` it writes elsewhere and the file the
+    profile names stays empty: a log source that exists and says nothing."""
+    named = root / LOG_NAME
+    if SIGNALS_ABSENT in faults:
+        named.touch()
+        return str(root / "elsewhere.jsonl")
+    return str(named)

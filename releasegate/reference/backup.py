@@ -30,6 +30,7 @@ from releasegate.backup.rehearsal import Options, record_dump
 from releasegate.backup.runner import libpq_env
 from releasegate.backup.tools import PgTools
 from releasegate.core.paths import FIXTURES
+from releasegate.reference import backup_tamper as edits
 from releasegate.reference.parts import Fault, Part, StackContext
 from releasegate.servers import PostgresServer
 
@@ -68,7 +69,22 @@ FAULTS = (
           "004 Alembic Migration"),
     Fault("alembic_downgrade_broken", "the head migration's downgrade() fails",
           "004 Alembic Migration"),
+    # issue 20: backups wrong in ways that keep the counts, and a healthy one made as 004 makes it
+    Fault("backup_values_changed", "the newest backup (plain) had one row's bytea, jsonb and "
+          "array values rewritten after pg_dump: row counts equal", "001 §6.3 'data counts match'"),
+    Fault("backup_matview_unpopulated", "the backup job skips a materialized view's data "
+          "(--exclude-table-data=app.job_stats): it restores unpopulated",
+          "001 §6.3 'data counts match'"),
+    Fault("backup_row_missing", "the newest backup (plain) lost one row of public.audit_log",
+          "001 §6.3 'data counts match'"),
+    Fault("backup_sequence_behind", "the newest backup (plain) sets app.invoice_no one step "
+          "behind the source", "001 §6.3 'data counts match'"),
+    Fault("backup_plain_runbook_004", "healthy: the newest backup is a plain `pg_dump > "
+          "db_backup.sql` of a database where role zoo_reader holds grants and app_owner owns a "
+          "table — it must rehearse to GO", "004 Database Backup"),
 )
+EDITED = {"backup_values_changed", "backup_row_missing", "backup_sequence_behind"}
+PLAIN_LATEST = EDITED | {"backup_needs_missing_role", "backup_plain_runbook_004"}
 
 
 def job_args(faults: frozenset[str]) -> list[str]:
@@ -78,6 +94,8 @@ def job_args(faults: frozenset[str]) -> list[str]:
         args.append("--exclude-table=app.domain_signals")
     if "backup_counts_differ" in faults:
         args.append("--exclude-table-data=public.audit_log")
+    if "backup_matview_unpopulated" in faults:
+        args.append("--exclude-table-data=app.job_stats")
     return args
 
 
@@ -108,6 +126,12 @@ def create_fixture(server: PostgresServer, rows: int, faults: frozenset[str] = f
                          "hunter_owner; ALTER TABLE public.jobs OWNER TO hunter_owner; "
                          "CREATE POLICY owner_sees_all ON app.tenant_notes TO hunter_owner "
                          "USING (true)")
+        if "backup_plain_runbook_004" in faults:
+            conn.execute("DO $$ BEGIN CREATE ROLE zoo_reader NOLOGIN; CREATE ROLE app_owner "
+                         "NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                         "GRANT USAGE ON SCHEMA app TO zoo_reader; "
+                         "GRANT SELECT ON ALL TABLES IN SCHEMA app, public TO zoo_reader; "
+                         "ALTER TABLE app.companies OWNER TO app_owner")
         if "companies_emptied" in faults:
             conn.execute("TRUNCATE app.companies CASCADE")
         if "alembic_not_at_head" in faults:
@@ -153,9 +177,10 @@ def make_backups(root: Path, dsn: str, faults: frozenset[str]) -> dict[str, Any]
         shutil.copyfile(f"{plain}.gz", ancient)
         _age(ancient, 40 * 24)
     # The newest: the job's custom-format dump with its counts recorded from the same snapshot.
-    if "backup_needs_missing_role" in faults:  # an old script: plain, without --no-owner
+    if faults & PLAIN_LATEST:  # 004's `pg_dump > db_backup_$DATE.sql`: plain, with owners
         latest = backups / f"{name}.sql"
         record_dump(dsn, latest, options, dump_format="p")
+        tamper(latest, faults)
     else:
         latest = backups / f"{name}.dump"
         record_dump(dsn, latest, options)
@@ -177,6 +202,18 @@ def make_backups(root: Path, dsn: str, faults: frozenset[str]) -> dict[str, Any]
     deploy_started = datetime.now(timezone.utc) - timedelta(minutes=5)
     return {"backups": backups, "pre_deploy": snapshot,
             "deploy_started_at": deploy_started.isoformat(timespec="seconds")}
+
+
+def tamper(latest: Path, faults: frozenset[str]) -> None:
+    """Edit the newest (plain) backup after pg_dump, keeping the counts file it was made with."""
+    if "backup_values_changed" in faults:
+        edits.change_value(latest, "app.companies", "logo", "\\\\x00", row=2)       # bytea
+        edits.change_value(latest, "public.incidents", "payload", '{"i": 0}', row=4)  # jsonb
+        edits.change_value(latest, "app.companies", "scores", "{1,2}", row=5)         # array
+    if "backup_row_missing" in faults:
+        edits.drop_row(latest, "public.audit_log", row=7)
+    if "backup_sequence_behind" in faults:
+        edits.sequence_back(latest, "app.invoice_no")
 
 
 def alembic_project(root: Path, faults: frozenset[str]) -> Path:

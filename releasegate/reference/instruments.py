@@ -130,8 +130,9 @@ class RequestMetrics:
             method = scope["method"]
             self.m.requests.labels(method, endpoint, str(status)).inc()
             self.m.duration.labels(method, endpoint).observe(time.perf_counter() - started)
+            errors = self.m.errors.labels(method, endpoint)  # at 0 until the first 5xx, not absent
             if status >= 500:
-                self.m.errors.labels(method, endpoint).inc()
+                errors.inc()
 
 
 async def metrics_endpoint(request: Request, m: Instruments, refresh: Any) -> Response:

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from releasegate.reference import prometheus_server, sentry_standin
 from releasegate.reference.app import QUEUE_KEY
-from releasegate.reference.applog import LOG_ENV, LOG_NAME
+from releasegate.reference.applog import LOG_ENV, LOG_NAME, SIGNALS_ABSENT, log_env
 from releasegate.reference.instruments import Instruments, RequestMetrics, instruments
 from releasegate.reference.parts import AppContext, Fault, Part, StackContext
 from releasegate.reference.traffic import LiveTraffic, Plan, record_history
@@ -44,6 +44,9 @@ FAULTS = (
     Fault("pii_in_logs", "request logs carry email and company_name", "004 PII Policy"),
     Fault("quiet_service", "almost no traffic reaches the service: too few samples to judge",
           "002 §6.2 minimum samples"),
+    Fault(SIGNALS_ABSENT, "signal absent: /metrics answers 200 with no family (so Prometheus holds "
+          "no series of the service) and the log file the profile names stays empty",
+          "004 Prometheus Integration, Structured Logging; 002 §5.1"),
     Fault("sentry_dsn_malformed", "the deployed Sentry DSN has no project id", "001 §6.2"),
     Fault("sentry_event_lost", "Sentry accepts the test event but it never shows up", "001 §6.2"),
 )
@@ -119,6 +122,8 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
     async def metrics(request: Request) -> Response:
         await exporter.refresh()
         body, content_type = m.exposition(request.headers.get("accept"))
+        if SIGNALS_ABSENT in ctx.faults:  # /metrics answers, exporting nothing
+            body, content_type = b"", "text/plain; version=0.0.4; charset=utf-8"
         if "metrics_content_type_wrong" in ctx.faults:
             content_type = "application/json"
         return Response(body, headers={"content-type": content_type})
@@ -141,7 +146,7 @@ def secrets(ctx: StackContext) -> dict[str, str]:
 def before_app(ctx: StackContext) -> None:
     s = secrets(ctx)
     ctx.app_env.update({SENTRY_KEY_ENV: s["key"], SENTRY_TOKEN_ENV: s["token"],
-                        LOG_ENV: str(ctx.root / LOG_NAME)})
+                        LOG_ENV: log_env(ctx.root, ctx.faults)})
 
 
 def after_app(ctx: StackContext) -> None:

@@ -52,12 +52,12 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
-def rules_file(omit: Iterable[str] = ()) -> dict[str, Any]:
+def rules_file(omit: Iterable[str] = (), rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     skip = set(omit)
     return {"groups": [{"name": "reference_alerts", "interval": "250ms", "rules": [
         {"alert": r["alert"], "expr": r["expr"], "for": "0s", "labels": {"severity": r["severity"]},
          "annotations": {"summary": r["summary"], "description": "value {{ $value }}"}}
-        for r in RULES if r["alert"] not in skip]}]}
+        for r in (RULES if rules is None else rules) if r["alert"] not in skip]}]}
 
 
 def backfill_text(snapshots: list[str], end: float, step_s: float, labels: dict[str, str]) -> str:
@@ -127,23 +127,26 @@ def binaries() -> tuple[str, str]:
 
 
 def start(root: Path, target: str, history: str, *, omit_rules: Iterable[str] = (),
-          scrape_interval: str = "1s") -> PrometheusServer:
-    """Backfill ``history`` (OpenMetrics), then start Prometheus scraping ``target`` (host:port)."""
+          scrape_interval: str = "1s", rules: list[dict[str, Any]] | None = None,
+          job: str = JOB) -> PrometheusServer:
+    """Backfill ``history`` (OpenMetrics), then start Prometheus scraping ``target`` (host:port)
+    as ``job``, evaluating ``rules`` (default: the reference service's)."""
     prometheus, promtool = binaries()
     home = root / "prometheus"
     data = home / "data"
     data.mkdir(parents=True, exist_ok=True)
     (home / "history.om").write_text(history)
+    samples = any(line and not line.startswith("#") for line in history.splitlines())
     made = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics",
                            str(home / "history.om"), str(data)],
-                          capture_output=True, text=True, timeout=60)
-    if made.returncode != 0:
+                          capture_output=True, text=True, timeout=60) if samples else None
+    if made is not None and made.returncode != 0:
         raise ServerUnavailable(f"promtool could not backfill the history: {made.stderr.strip()[-300:]}")
-    (home / "rules.yml").write_text(yaml.safe_dump(rules_file(omit_rules), sort_keys=False))
+    (home / "rules.yml").write_text(yaml.safe_dump(rules_file(omit_rules, rules), sort_keys=False))
     (home / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": "250ms"},
         "rule_files": [str(home / "rules.yml")],
-        "scrape_configs": [{"job_name": JOB, "metrics_path": "/metrics",
+        "scrape_configs": [{"job_name": job, "metrics_path": "/metrics",
                             "static_configs": [{"targets": [target]}]}],
     }, sort_keys=False))
     port = free_port()

@@ -39,8 +39,8 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 FAULTS = (
     Fault("readapi_health_route_missing", "/v1/health answers 404 (the route was lost)", "000 §3.1"),
-    Fault("readapi_schema_drift", "/v1/fixtures items rename kickoff_utc and drop the team ids",
-          "000 §3.1"),
+    Fault("readapi_schema_drift", "/v1/fixtures items rename date_utc and drop home_team and away_team "
+          "(000 §1.2 E's fields)", "000 §1.2 E, §3.1"),
     Fault("readapi_limit_ignored", "the Read API ignores limit= and returns every match", "000 §3.1"),
     Fault("readapi_filter_ignored", "the Read API ignores its filters (league_id, date, status, search, "
           "season)", "000 §3.1"),
@@ -57,6 +57,8 @@ FAULTS = (
     Fault("readapi_allowlist_off", "READ_API_IP_ALLOWLIST is not enforced", "000 §3.3"),
     Fault("readapi_allowlist_xff_bypass", "X-Forwarded-For is trusted from any client: a spoofed "
           "header passes the allowlist", "000 §3.3"),
+    Fault("readapi_forwarded_skips_auth", "a request whose X-Forwarded-For, X-Real-IP or Forwarded claims an "
+          "allowlisted or loopback address is let in without credentials", "000 §3.3"),
     Fault("sse_wrong_event", "the streams send system-status / live-score-update instead of "
           "system_status / live_score_update", "000 §3.2"),
     Fault("sse_stalls", "after the first event the streams send nothing, not even keep-alives",
@@ -78,6 +80,14 @@ def _basic_ok(header: str, password: str, any_password: bool) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return hmac.compare_digest(user, USER) and (any_password or hmac.compare_digest(given, password))
+
+
+def _claims_internal(request: Request) -> bool:
+    """The fault's shortcut: "forwarded for an internal address" taken as already authenticated."""
+    claimed = [request.headers.get("x-forwarded-for", "").split(",")[0].strip(),
+               request.headers.get("x-real-ip", "").strip(),
+               request.headers.get("forwarded", "").partition("for=")[2].split(";")[0].strip('"[] ')]
+    return any(c and (c in ALLOWLIST or c.startswith("127.")) for c in claimed)
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -108,6 +118,8 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
         if "readapi_allowlist_off" not in faults and client not in ALLOWLIST:
             return JSONResponse({"detail": f"{client} is not on READ_API_IP_ALLOWLIST"}, 403)
         if "readapi_auth_disabled" in faults:
+            return None
+        if "readapi_forwarded_skips_auth" in faults and _claims_internal(request):
             return None
         if _basic_ok(request.headers.get("authorization", ""), password,
                      "readapi_any_password" in faults):
@@ -159,21 +171,23 @@ def routes(ctx: AppContext) -> Sequence[BaseRoute]:
         params = {"league": arg(request, "league_id", int), "status": arg(request, "status"),
                   "day": arg(request, "date", date.fromisoformat), "limit": limit_of(request)}
         rows = await q.rows(
-            "SELECT id, league_id, season, date_utc, status, home_team_id, away_team_id, home_goals,"
-            " away_goals FROM core.fixtures"
-            " WHERE (%(league)s::int IS NULL OR league_id = %(league)s)"
-            " AND (%(status)s::text IS NULL OR status = %(status)s)"
-            " AND (%(day)s::date IS NULL OR (date_utc AT TIME ZONE 'UTC')::date = %(day)s)"
-            " ORDER BY date_utc, id LIMIT %(limit)s", params)
+            "SELECT f.id, f.league_id, f.season, f.date_utc, f.status, f.home_team_id, f.away_team_id,"
+            " h.name AS home_team, a.name AS away_team, f.home_goals, f.away_goals FROM core.fixtures f"
+            " JOIN core.teams h ON h.id = f.home_team_id JOIN core.teams a ON a.id = f.away_team_id"
+            " WHERE (%(league)s::int IS NULL OR f.league_id = %(league)s)"
+            " AND (%(status)s::text IS NULL OR f.status = %(status)s)"
+            " AND (%(day)s::date IS NULL OR (f.date_utc AT TIME ZONE 'UTC')::date = %(day)s)"
+            " ORDER BY f.date_utc, f.id LIMIT %(limit)s", params)
         items = [{"id": r["id"], "league_id": r["league_id"], "season": r["season"],
                   "date": r["date_utc"].astimezone(timezone.utc).date().isoformat(),
-                  "kickoff_utc": _iso(r["date_utc"]), "status": r["status"],
+                  "date_utc": _iso(r["date_utc"]), "kickoff_utc": _iso(r["date_utc"]),
+                  "status": r["status"], "home_team": r["home_team"], "away_team": r["away_team"],
                   "home_team_id": r["home_team_id"], "away_team_id": r["away_team_id"],
                   "home_goals": r["home_goals"], "away_goals": r["away_goals"]} for r in rows]
-        if "readapi_schema_drift" in faults:  # a refactor renamed and dropped fields
+        if "readapi_schema_drift" in faults:  # a refactor renamed and dropped runbook 000's fields
             for item in items:
-                item["kickoff"] = item.pop("kickoff_utc")
-                del item["home_team_id"], item["away_team_id"]
+                item["kickoff"] = item.pop("date_utc")
+                del item["home_team"], item["away_team"]
         return JSONResponse(page(items, params["limit"]))
 
     async def fixtures_or_write(request: Request) -> Response:
@@ -296,6 +310,11 @@ def before_app(ctx: StackContext) -> None:
     ctx.app_env["FORWARDED_ALLOW_IPS"] = "*" if "readapi_allowlist_xff_bypass" in ctx.faults else ""
 
 
+def own(name: str) -> str:
+    """The reference stack's own schema for an endpoint or event: more than runbook 000 defines."""
+    return f"reference/readapi/{name}.schema.json"
+
+
 def profile(ctx: StackContext) -> dict[str, Any]:
     base = ctx.base_url
     if "readapi_plain_http_remote" in ctx.faults:  # the same service, named by a remote host name
@@ -305,24 +324,30 @@ def profile(ctx: StackContext) -> dict[str, Any]:
         "base_url": base,
         "source_address": LISTED,
         "auth": {"username": USER, "password": PASSWORD},
-        "endpoints": {
-            "health": {"path": "/v1/health"},
-            "quota": {"path": "/v1/quota"},
+        "endpoints": {  # the stack's own contract (schemas/reference/) beside runbook 000's built in
+            "health": {"path": "/v1/health", "schema": own("health")},
+            "quota": {"path": "/v1/quota", "schema": own("quota")},
             "fixtures": {"path": "/v1/fixtures", "params": {"league_id": 1, "status": "FT", "limit": 5},
+                         "schema": own("fixtures"),
                          "filters": {"league_id": "league_id", "status": "status"}},
             "fixtures_by_date": {"path": "/v1/fixtures", "params": {"date": "2025-08-02"},
-                                 "schema": "readapi/fixtures.schema.json",
-                                 "filters": {"date": {"field": "kickoff_utc", "match": "prefix"}}},
-            "standings": {"path": "/v1/standings/1/2025", "unknown_path": "/v1/standings/999999/2025"},
+                                 "item_schema": "readapi/fixtures.item.schema.json",  # runbook's only
+                                 "filters": {"date": {"field": "date_utc", "match": "prefix"}}},
+            "standings": {"path": "/v1/standings/1/2025", "unknown_path": "/v1/standings/999999/2025",
+                          "schema": own("standings")},
             "teams": {"path": "/v1/teams", "params": {"search": "Team 1", "league_id": 1, "limit": 3},
+                      "schema": own("teams"),
                       "filters": {"search": {"field": "name", "match": "contains"},
                                   "league_id": "league_id"}},
             "injuries": {"path": "/v1/injuries", "params": {"league_id": 1, "season": 2025, "limit": 5},
+                         "schema": own("injuries"),
                          "filters": {"league_id": "league_id", "season": "season"}},
         },
         "streams": {
-            "system_status": {"path": "/v1/sse/system-status", "event": "system_status", **stream},
-            "live_scores": {"path": "/v1/sse/live-scores", "event": "live_score_update", **stream},
+            "system_status": {"path": "/v1/sse/system-status", "event": "system_status",
+                              "schema": own("sse-system_status"), **stream},
+            "live_scores": {"path": "/v1/sse/live-scores", "event": "live_score_update",
+                            "schema": own("sse-live_score_update"), **stream},
         },
         "allowlist": {"outside_address": OUTSIDE},
     }}

@@ -20,6 +20,7 @@ from releasegate.core.errors import ServerUnavailable
 from releasegate.reference.data import PUBLIC_HOST
 from releasegate.reference.forward import Forwarder
 from releasegate.reference.parts import Fault, Part, StackContext
+from releasegate.reference.redis_sparse import SparseInfoRedis
 
 MAXMEMORY = 64 * 1024 * 1024
 NEAR_MAX_MEMORY = 8 * 1024 * 1024
@@ -43,6 +44,8 @@ FAULTS = (
           "004 Pre-Deployment (backup strategy)"),
     Fault("redis_read_only_replica", "the service's Redis is a read-only replica: writes fail with READONLY",
           "001 §6.4"),
+    Fault("redis_info_sparse", "signal absent: the service's Redis is a Redis-compatible server whose "
+          "INFO lacks the memory, keyspace, clients and persistence fields", "003, 004"),
     Fault("redis_port_exposed", "the Redis port answers on the public address 127.0.0.2", "000 §5.5"),
 )
 
@@ -106,6 +109,10 @@ def apply_faults(ctx: StackContext) -> None:
         slow = Forwarder(("127.0.0.1", 0), (ctx.redis.host, ctx.redis.port), delay_s=SLOW_REPLY_S)
         ctx.exit_stack.callback(slow.start().stop)
         ctx.facts["redis_slow_port"] = slow.port
+    if "redis_info_sparse" in faults:
+        sparse = SparseInfoRedis(("127.0.0.1", 0), (ctx.redis.host, ctx.redis.port))
+        ctx.exit_stack.callback(sparse.start().stop)
+        ctx.facts["redis_slow_port"] = sparse.port  # the profile's URL goes through it
 
 
 def _reject_one_connection(ctx: StackContext, r: redis_lib.Redis) -> None:

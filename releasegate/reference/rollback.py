@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from releasegate.reference._pilot_store import PilotDb, TenantStats
 from releasegate.reference.app import QUEUE_KEY, config_hash
-from releasegate.reference.applog import LOG_ENV, LOG_NAME, app_log
+from releasegate.reference.applog import LOG_ENV, LOG_NAME, app_log, log_env
 from releasegate.reference.instruments import instruments
 from releasegate.reference.parts import AppContext, Fault, Part, StackContext
 
@@ -332,7 +332,7 @@ def keys(ctx: StackContext) -> dict[str, str]:
 def before_app(ctx: StackContext) -> None:
     k = keys(ctx)
     ctx.app_env.update({API_KEY_ENV: k["api"], ADMIN_KEY_ENV: k["admin"], LIMIT_ENV: "10",
-                        LOG_ENV: str(ctx.root / LOG_NAME)})
+                        LOG_ENV: log_env(ctx.root, ctx.faults)})
 
 
 def profile(ctx: StackContext) -> dict[str, Any]:

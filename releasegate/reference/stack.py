@@ -29,6 +29,7 @@ from releasegate.core.paths import FIXTURES, IN_CHECKOUT, ROOT
 from releasegate.reference.app import Settings
 from releasegate.reference.faults import parse_faults
 from releasegate.reference.parts import Part, StackContext, parts
+from releasegate.reference.profile_secrets import exported, externalise, private_env_file
 from releasegate.servers import PostgresServer, Provider, RedisServer, get_provider
 
 SEED_DIR = FIXTURES / "seed"
@@ -48,6 +49,7 @@ class Stack:
     redis: RedisServer
     faults: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    env_file: Path | None = None  # the profile's credentials, for another shell (stack up)
 
 
 def seed(server: PostgresServer, dbname: str = "reference") -> str:
@@ -181,13 +183,21 @@ def running_stack(faults: str | tuple[str, ...] = (), *, workdir: Path | None = 
             if part.apply_faults is not None:
                 part.apply_faults(ctx)
         profile_path = root / "reference-target.yaml"
+        credentials: dict[str, str] = {}
+        profile = externalise(profile_for(ctx, chosen), credentials)
+        env_file = private_env_file() if workdir is not None else None
+        stack.enter_context(exported(credentials, env_file))
         profile_path.write_text(
             "# Written by releasegate for a running reference stack; valid while it runs.\n"
-            + yaml.safe_dump(profile_for(ctx, chosen), sort_keys=False))
+            "# Its credentials are ${VARS}: exported in the process that started it"
+            + (f", and in {env_file} for another shell (set -a; . {env_file}; set +a)"
+               if env_file else "") + ".\n"
+            + yaml.safe_dump(profile, sort_keys=False))
         timings["boot_s"] = time.perf_counter() - started
         if names:
             log(f"faults on: {', '.join(names)}")
-        yield Stack(ctx.base_url, profile_path, provider, postgres, redis_server, names, timings)
+        yield Stack(ctx.base_url, profile_path, provider, postgres, redis_server, names, timings,
+                    env_file)
 
 
 def _start_app(ctx: StackContext, stack: ExitStack, log: Callable[[str], None]) -> str:

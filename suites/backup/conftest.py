@@ -39,5 +39,5 @@ def backup_plan(target: Target, pytestconfig: pytest.Config,
 
 
 @pytest.fixture
-def backup(backup_plan: BackupPlan, evidence: Evidence, record_fact) -> BackupView:
-    return BackupView(backup_plan, evidence, record_fact)
+def backup(backup_plan: BackupPlan, evidence: Evidence, record_fact, record_note) -> BackupView:
+    return BackupView(backup_plan, evidence, record_fact, record_note)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from releasegate.core.errors import CheckFailed
 from releasegate.core.evidence import Evidence
 from releasegate.core.profile import Target
+from releasegate.gate.stash import state
 from releasegate.postgres.session import PgSession
 from releasegate.postgres.view import DataView, session_for
 
@@ -42,3 +45,20 @@ def db(pg_session: PgSession, evidence: Evidence) -> DataView:
                           cause=ex.key)
     pg_session.write_privileges()  # once per run, before anything else is asked
     return view
+
+
+BASELINE_ENV = "RELEASEGATE_BASELINE_SUMMARY"
+
+
+@pytest.fixture(scope="session")
+def previous_summary(request: pytest.FixtureRequest) -> Path | None:
+    """The summary.json the previous run left in this run's report directory (replaced only
+    when this run ends): the baseline of checks that judge a change, such as 000 §5.3's drop.
+    ``releasegate run --baseline`` puts this target's part of the run it names first
+    (RELEASEGATE_BASELINE_SUMMARY, set by the command line; docs/fleet.md)."""
+    given = os.environ.get(BASELINE_ENV)
+    if given and Path(given).is_file():
+        return Path(given)
+    run = state(request.config)
+    path = run.report_dir / "summary.json" if run else None
+    return path if path and path.is_file() else None

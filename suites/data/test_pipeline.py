@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from releasegate.core.errors import CheckFailed
+from releasegate.core.defaults import Default, resolve
+from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.core.profile import require_section
 from releasegate.gate.stash import target_of
+from releasegate.postgres import coverage
 from releasegate.postgres.view import human_age, show
 
 pytestmark = pytest.mark.data
@@ -151,7 +153,10 @@ def test_raw_growth_reaches_core(db, target, pair, evidence):
                   raw_rows=row["raw_rows"], core_last_update=row["core_last_update"],
                   core_age_s=round(row["core_age_s"]) if row["core_age_s"] is not None else None)
     if not row["raw_rows"]:
-        return  # nothing new in RAW: nothing had to reach CORE (staleness is test_raw_endpoint_fresh's)
+        # nothing new in RAW: nothing had to reach CORE, so nothing was shown (RAW staleness is
+        # test_raw_endpoint_fresh's failure); absent is never a pass
+        raise Inconclusive(f"raw.api_responses got no {pair['endpoint']} rows in the last "
+                           f"{human_age(window)}: whether they reach {pair['table']} cannot be seen")
     if row["core_age_s"] is None or row["core_age_s"] > window + lag:
         last = "never" if row["core_last_update"] is None else \
             f"last {human_age(row['core_age_s'])} ago ({show(row['core_last_update'])})"
@@ -162,6 +167,9 @@ def test_raw_growth_reaches_core(db, target, pair, evidence):
 
 # --- §2.4 / §5.3 coverage ------------------------------------------------------------------------------
 
+# 000 §5.3 names any drop; a tolerance is the user's, in percentage points of the column
+COVERAGE_MAX_DROP = Default("database.coverage.max_drop_points", 0,
+                            "000 §5.3 names any drop of overall_coverage")
 REMEDY_COVERAGE = ("000 §5.3: coverage dropped — drill down per endpoint with get_coverage_status("
                    "league_id); for that endpoint check get_last_sync_time() and the RAW error summary")
 
@@ -190,106 +198,35 @@ def test_coverage_fresh(db, target, evidence):
                           f"({show(row['last_calculated'])}), over {human_age(max_age)}")
 
 
-@pytest.mark.runbook("000", "§5.3", "overall_coverage is above the floor for every league and endpoint")
+@pytest.mark.runbook("000", "§5.3", "overall_coverage has not dropped against its baseline")
 @pytest.mark.severity("warning")
 @pytest.mark.remedy(REMEDY_COVERAGE)
-def test_coverage_above_floor(db, target, evidence):
+def test_coverage_not_dropped(db, target, evidence, previous_summary):
     cfg = require_section(target, "database.coverage")
-    floor = float(cfg.get("min_overall", 80))
-    season = "AND season = %s" if "season" in cfg else ""
-    low = db.query(f"SELECT league_id, season, endpoint, overall_coverage FROM mart.coverage_status "
-                   f"WHERE overall_coverage < %s {season} ORDER BY overall_coverage, league_id LIMIT 20",
-                   [floor, *([cfg["season"]] if season else [])], what="coverage floor")
-    evidence.note(min_overall=floor, rows_below=len(low.rows))
-    if low.rows:
-        worst = ", ".join(f"league {r['league_id']} {r['endpoint']} {show(r['overall_coverage'])}"
-                          for r in low.dicts()[:3])
-        raise CheckFailed(f"{len(low.rows)}{'+' if len(low.rows) == 20 else ''} coverage rows under "
-                          f"{floor:g} % ({worst})")
-
-
-# --- §2.5 / §6.2 / §5.7 backfill, §6.3 team bootstrap ---------------------------------------------------
-
-BACKFILL_BY_JOB = """\
-SELECT job_id, COUNT(*) AS total, SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed
-FROM core.backfill_progress
-GROUP BY job_id
-ORDER BY job_id"""
-
-
-@pytest.mark.runbook("000", "§6.2", "each backfill job's completed ratio is at least the minimum")
-@pytest.mark.severity("warning")
-@pytest.mark.remedy("000 §6.2: get_backfill_progress() — the completed ratio must rise; if it does not, "
-                    "get_recent_log_errors() for the failing tasks and the 429 trend (000 §5.2)")
-def test_backfill_completion(db, target, evidence):
-    cfg = require_section(target, "database.backfill")
-    if "min_completed_ratio" not in cfg:
-        pytest.skip("database.backfill.min_completed_ratio: not configured in target " + target.name)
-    minimum = float(cfg["min_completed_ratio"])
-    jobs = db.query(BACKFILL_BY_JOB, what="backfill progress").dicts()
-    ratios = {j["job_id"]: (int(j["completed"]), int(j["total"])) for j in jobs}
-    evidence.note(min_completed_ratio=minimum, jobs={k: f"{c}/{t}" for k, (c, t) in ratios.items()})
-    if not jobs:
-        raise CheckFailed("core.backfill_progress has no tasks: no backfill was ever planned")
-    behind = [f"{job} {c}/{t} ({c / t:.0%})" for job, (c, t) in ratios.items() if c / t < minimum]
-    if behind:
-        raise CheckFailed(f"backfill below {minimum:.0%} completed: {', '.join(behind)}")
-
-
-@pytest.mark.runbook("000", "§2.5", "no open backfill task is stuck (not updated for too long)")
-@pytest.mark.severity("warning")
-@pytest.mark.remedy("000 §5.2: a rate-limited backfill stalls — check get_raw_error_summary("
-                    "since_minutes=60) for 429s and lower BACKFILL_FIXTURES_MAX_TASKS_PER_RUN / "
-                    "MAX_PAGES_PER_TASK / WINDOW_DAYS; otherwise restart the collector's backfill job")
-def test_backfill_not_stuck(db, target, evidence):
-    cfg = require_section(target, "database.backfill")
-    stuck_after = float(cfg.get("stuck_after_s", 21600))
-    stuck = db.query("SELECT job_id, task_key, updated_at, last_error, "
-                     "extract(epoch FROM now() - updated_at)::float8 AS idle_s "
-                     "FROM core.backfill_progress WHERE completed = FALSE "
-                     "AND updated_at < now() - %s * interval '1 second' ORDER BY updated_at LIMIT 50",
-                     [stuck_after], what="stuck backfill tasks").dicts()
-    evidence.note(stuck_after_s=stuck_after, stuck_tasks=len(stuck))
-    if stuck:
-        oldest = stuck[0]
-        raise CheckFailed(f"{len(stuck)}{'+' if len(stuck) == 50 else ''} open backfill tasks not updated "
-                          f"for over {human_age(stuck_after)} (oldest: {oldest['job_id']} "
-                          f"{oldest['task_key']}, idle {human_age(oldest['idle_s'])})")
-
-
-@pytest.mark.runbook("000", "§5.7", "no standings task fails with missing_teams_in_core")
-@pytest.mark.severity("warning")
-@pytest.mark.remedy("000 §5.7: the dependencies layer must fall back to GET /teams?id=<team_id> and "
-                    "upsert CORE teams/venues; the next standings backfill run then completes the task")
-def test_no_missing_teams_in_core(db, target, evidence):
-    cfg = require_section(target, "database.backfill")
-    prefix = cfg.get("missing_teams_prefix", "missing_teams_in_core:")
-    failing = db.query("SELECT job_id, task_key, last_error, updated_at FROM core.backfill_progress "
-                       "WHERE starts_with(last_error, %s) ORDER BY updated_at DESC LIMIT 50", [prefix],
-                       what="missing_teams_in_core tasks").dicts()
-    evidence.note(prefix=prefix, failing_tasks=len(failing))
-    if failing:
-        shown = ", ".join(f"{t['task_key']} ({t['last_error']})" for t in failing[:3])
-        raise CheckFailed(f"{len(failing)} backfill tasks skipped for teams missing in CORE: {shown}")
-
-
-@pytest.mark.runbook("000", "§6.3", "team bootstrap is completed for the wave's leagues")
-@pytest.mark.severity("warning")
-@pytest.mark.remedy("000 §5.2: core.team_bootstrap_progress is the /teams dependency cache — leagues "
-                    "not bootstrapped call /teams again; check the 429 trend with "
-                    "get_raw_error_summary(since_minutes=60) and the backfill rate settings")
-def test_team_bootstrap_complete(db, target, evidence):
-    minimum = float(require_section(target, "database.team_bootstrap").get("min_completed_ratio", 1.0))
-    counts = {bool(r["completed"]): int(r["count"]) for r in db.query(
-        "SELECT completed, COUNT(*) FROM core.team_bootstrap_progress GROUP BY completed",
-        what="team bootstrap").dicts()}
-    done, total = counts.get(True, 0), sum(counts.values())
-    evidence.note(completed=done, total=total, min_completed_ratio=minimum)
-    if not total:
-        raise CheckFailed("core.team_bootstrap_progress is empty: no league was bootstrapped")
-    if done / total < minimum:
-        open_ = db.query("SELECT league_id, season FROM core.team_bootstrap_progress WHERE NOT completed "
-                         "ORDER BY league_id, season LIMIT 10", what="leagues not bootstrapped").dicts()
-        leagues = ", ".join(f"{r['league_id']}/{r['season']}" for r in open_)
-        raise CheckFailed(f"{done} of {total} league-seasons bootstrapped ({done / total:.0%}), expected "
-                          f"at least {minimum:.0%}; open: {leagues}")
+    max_drop, max_drop_said = resolve(cfg, COVERAGE_MAX_DROP)
+    where, params = _season_filter(cfg)
+    result = db.query(f"SELECT league_id, season, endpoint, overall_coverage FROM mart.coverage_status "
+                      f"{where} ORDER BY league_id, season, endpoint", params, what="coverage")
+    rows = result.dicts()
+    current = {coverage.row_key(r["league_id"], r["season"], r["endpoint"]): float(r["overall_coverage"])
+               for r in rows if r["overall_coverage"] is not None}
+    if not current:
+        season = f" for season {cfg['season']}" if where else ""
+        raise CheckFailed(f"mart.coverage_status has {len(rows)} rows{season}"
+                          f"{' and no overall_coverage value' if rows else ''}: no coverage to compare")
+    unit, unit_said = coverage.detect_unit(current.values(), cfg.get("unit"))
+    baseline = coverage.baseline_for(cfg, previous_summary, target.name)
+    evidence.note(unit=unit, unit_source=unit_said, max_drop=max_drop_said, rows=len(current),
+                  baseline=baseline.source, **coverage.record(current, unit))
+    if baseline.empty:
+        raise Inconclusive(f"no baseline for overall_coverage ({baseline.source}): a drop cannot be "
+                           f"judged; this run's {len(current)} values (unit {unit}, {unit_said}) are kept "
+                           "in summary.json as the next run's baseline", remedy=coverage.NO_BASELINE)
+    dropped = coverage.drops(current, unit, baseline, float(max_drop))
+    if dropped:
+        shown = ", ".join(d.describe(unit) for d in dropped[:3])
+        raise CheckFailed(f"overall_coverage dropped in {len(dropped)} of {len(current)} rows against the "
+                          f"baseline ({baseline.source}; unit {unit}, {unit_said}; {max_drop_said}): {shown}")
+    if result.truncated:
+        raise Inconclusive(f"mart.coverage_status has more than {len(rows)} rows: only those were compared "
+                           "(no drop among them)", remedy="set database.coverage.season to judge one season")

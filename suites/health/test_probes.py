@@ -17,6 +17,7 @@ from releasegate.health.probes import (
     REMEDY_PROBE_TIMEOUT,
     REMEDY_READY,
     REMEDY_READY_CONSISTENT,
+    REMEDY_READY_NO_ANSWER,
     REMEDY_REDIS,
     REMEDY_SCHEMA,
     REMEDY_STABILITY,
@@ -38,7 +39,7 @@ def test_live_returns_200(health):
 @pytest.mark.smoke
 @pytest.mark.runbook("001", "§6.1", "/healthz/ready returns 200 (DB + Redis OK)")
 @pytest.mark.severity("blocker", gate="readiness")
-@pytest.mark.remedy(REMEDY_READY)
+@pytest.mark.remedy(REMEDY_READY, no_answer=REMEDY_READY_NO_ANSWER)
 def test_ready_returns_200(health):
     health.probe("ready").expect_status(200)
 
@@ -53,7 +54,7 @@ def test_startup_returns_200(health):
     waited = f"{poll.attempts} poll{'s' if poll.attempts != 1 else ''} over wait_s {cfg['wait_s']:g}s"
     if poll.fetch.error:
         raise CheckFailed(f"{poll.fetch.label}: not started after {waited}; last poll: "
-                          f"{poll.fetch.error}", cause=poll.fetch.key)
+                          f"{poll.fetch.error}", cause=poll.fetch.key, kind="no_answer")
     poll.fetch.expect_status(200, why=f"still not started after {waited}")
 
 
@@ -131,11 +132,13 @@ def test_probe_answers_within_timeout(health, probe):
     health.evidence.note(latency_s=round(fetch.elapsed_s, 3), timeout_s=cfg["timeout_s"])
     if fetch.error and "no complete response within" in fetch.error:
         raise CheckFailed(f"{fetch.label} gave no answer within its probe timeoutSeconds "
-                          f"({cfg['timeout_s']:g}s): the kubelet counts that a failure", cause=fetch.key)
+                          f"({cfg['timeout_s']:g}s): the kubelet counts that a failure", cause=fetch.key,
+                          kind="no_answer")
     fetch.require_response()
     if fetch.elapsed_s > cfg["timeout_s"]:
         raise CheckFailed(f"{fetch.label} answered in {fetch.elapsed_s:.2f}s, over its probe "
-                          f"timeoutSeconds ({cfg['timeout_s']:g}s): the kubelet counts that a failure")
+                          f"timeoutSeconds ({cfg['timeout_s']:g}s): the kubelet counts that a failure",
+                          kind="no_answer")
 
 
 @pytest.mark.parametrize("probe", ["live", "ready", "startup"])

@@ -12,11 +12,14 @@ from releasegate.core.schema_check import expect_matches_schema
 from releasegate.gate.stash import target_of
 from releasegate.health.probes import (
     REMEDY_BUILD,
+    REMEDY_BUILD_MISSING,
+    REMEDY_BUILD_NO_ANSWER,
     REMEDY_CONFIG_HASH,
     REMEDY_RELEASE,
     REMEDY_RELEASE_CHECKS,
     REMEDY_SCHEMA,
 )
+from releasegate.health.release import same_build
 
 pytestmark = pytest.mark.health
 
@@ -80,7 +83,7 @@ def served_build(target, run_state, request, evidence, record_fact):
         if target.section("health") is None:
             raise CheckFailed(f"--expect-build {expect}: nothing on target {target.name} reports a "
                               "build: the profile has no health section (add health.base_url and "
-                              "health.release: 002 §2.1)")
+                              "health.release: 002 §2.1)", kind="missing")
         cfg = {"path": DEFAULT_PATH}
     endpoints = request.getfixturevalue("health_endpoints")
     fetch = evidence.http(endpoints.release(cfg.get("path", DEFAULT_PATH), cfg.get("timeout_s")))
@@ -94,7 +97,7 @@ def served_build(target, run_state, request, evidence, record_fact):
         raise CheckFailed(f"--expect-build {expect}: nothing on {endpoints.http.base_url} reports a "
                           f"build ({fetch.method} {cfg.get('path', DEFAULT_PATH)} {seen}); set "
                           "health.release.path to the endpoint that reports build_id (002 §2.1)",
-                          cause=fetch.key)
+                          cause=fetch.key, kind="no_answer" if fetch.status is None else "missing")
     if isinstance(body, dict):
         record_fact(build_id=body.get("build_id"), config_hash=body.get("config_hash"))
     return cfg, fetch, body
@@ -103,7 +106,7 @@ def served_build(target, run_state, request, evidence, record_fact):
 @pytest.mark.build_identity
 @pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected build_id")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy(REMEDY_BUILD)
+@pytest.mark.remedy(REMEDY_BUILD, missing=REMEDY_BUILD_MISSING, no_answer=REMEDY_BUILD_NO_ANSWER)
 def test_release_build_id_is_expected(served_build, run_state, evidence):
     cfg, fetch, body = served_build
     if body is None:
@@ -114,10 +117,11 @@ def test_release_build_id_is_expected(served_build, run_state, evidence):
     evidence.note(expected_build_id=expected, reported_build_id=reported,
                   expected_from="--expect-build" if run_state.expect_build else "health.release.build_id")
     if not reported:
-        raise CheckFailed(f"{fetch.label} has no build_id: cannot tell which build is serving")
-    if expected and reported != expected:
+        raise CheckFailed(f"{fetch.label} has no build_id: cannot tell which build is serving",
+                          kind="missing")
+    if expected and not same_build(expected, reported):  # git SHAs match by prefix, either way
         raise CheckFailed(f"{fetch.label} reports build_id {reported!r}, expected {expected!r}: "
-                          "the deployed build is not the one serving")
+                          "the deployed build is not the one serving", kind="other_build")
 
 
 @pytest.mark.runbook("002", "§2.1", "/health/ready reports the expected config_hash")

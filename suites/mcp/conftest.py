@@ -15,7 +15,8 @@ from releasegate.gate.parametrize import checklist_params
 from releasegate.gate.stash import target_of
 from releasegate.http.client import HttpTarget
 from releasegate.mcp.config import McpConfig, origin_of
-from releasegate.mcp.engine import McpEndpoint, McpView
+from releasegate.mcp.engine import McpEndpoint
+from releasegate.mcp.view import McpView
 
 
 @pytest.fixture(scope="session")

@@ -64,10 +64,11 @@ def test_initialized_notification_is_202(mcp):
 
 
 @pytest.mark.smoke
-@pytest.mark.runbook("000", "§1.4", 'tools/list with params {"cursor": null} answers every page')
+@pytest.mark.runbook("000", "§1.4", "tools/list (params an object: {}, then each nextCursor) answers "
+                     "every page")
 @pytest.mark.severity("blocker")
-@pytest.mark.remedy('000 §5.4: tools/list needs params as an object ({"cursor": null}) and the '
-                    "mcp-session-id of the session (400 Missing session ID otherwise)")
+@pytest.mark.remedy("000 §5.4: tools/list needs params as an object ({}, or the nextCursor string) and "
+                    "the mcp-session-id of the session (400 Missing session ID otherwise)")
 def test_tools_list_answers(mcp):
     listing = mcp.tools()
     mcp.evidence.note(tool_names=sorted(listing.by_name()))

@@ -11,6 +11,7 @@ import pytest
 
 from releasegate.mcp import jsonrpc, remedies
 from releasegate.mcp.client import HEADER_REVISIONS, SESSION_REVISIONS
+from releasegate.mcp.refusals import NON_OBJECT_PARAMS, PARAMS_IS_OBJECT, allowed_refusal, expected
 
 pytestmark = pytest.mark.mcp
 
@@ -55,17 +56,19 @@ def test_unknown_session_id_is_404(mcp):
                          "cannot tell a lost session from a bad request and never re-initialize")
 
 
-@pytest.mark.runbook("000", "§5.4", "tools/list with params that are not an object gets -32602")
+@pytest.mark.runbook("000", "§5.4", "tools/list with params that are not an object is refused with a "
+                     "JSON-RPC error the specs allow (-32602, -32600 or -32700; JSON-RPC 2.0 §5.1)")
 @pytest.mark.severity("warning")
 @pytest.mark.remedy(remedies.PARAMS)
-def test_non_object_params_get_32602(mcp):
+def test_non_object_params_are_refused(mcp):
     reply = mcp.endpoint.probe_params_not_object(mcp.primary())
     mcp.record(reply)
-    code = (reply.error or {}).get("code")
-    if code != jsonrpc.INVALID_PARAMS:
-        raise reply.fail(f"{reply.label} answered {reply.describe()}, expected JSON-RPC error -32602 "
-                         "Invalid params: a client's malformed request is not reported to it",
-                         remedy=remedies.PARAMS)
+    refusal = allowed_refusal(reply, NON_OBJECT_PARAMS)
+    if refusal is None:
+        raise reply.fail(f"{reply.label} answered {reply.describe()}, expected "
+                         f"{expected(NON_OBJECT_PARAMS)} ({PARAMS_IS_OBJECT}): a client's malformed "
+                         "request is not reported to it", remedy=remedies.PARAMS)
+    mcp.evidence.note(refused_with=refusal.describe(), clause=refusal.clause)
 
 
 @pytest.mark.runbook("000", "§5.4", "an unknown method gets JSON-RPC error -32601 (JSON-RPC 2.0 §5.1)")

@@ -6,6 +6,7 @@ import pytest
 
 from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.prometheus import exposition
+from releasegate.prometheus.naming import Naming
 
 pytestmark = pytest.mark.observability
 EXPOSITION_TYPES = ("text/plain", "application/openmetrics-text")
@@ -54,7 +55,9 @@ def test_metrics_endpoint_exposes_prometheus_format(families, metrics_scrape, ev
                     "/ Histogram / Gauge with the documented labels); alert rules and rollback "
                     "triggers read it")
 def test_metric_families_exported(families, target, metrics_scrape, evidence):
-    wanted = (target.section("metrics") or {}).get("families") or exposition.DEFAULT_FAMILIES
+    naming = Naming.from_profile(target.section("metrics.prometheus"))
+    wanted = (target.section("metrics") or {}).get("families") or [
+        naming.family(f) for f in exposition.DEFAULT_FAMILIES]
     problems, unknowable, seen = [], [], {}
     for family in wanted:
         name = family["name"]
@@ -66,7 +69,13 @@ def test_metric_families_exported(families, target, metrics_scrape, evidence):
         if family.get("type") and found.type != family["type"]:
             problems.append(f"{name} is a {found.type}, not a {family['type']}")
         missing = sorted(set(family.get("labels", ())) - found.labels)
-        if missing and found.samples == 0:
+        counter = exposition.lookup(families, family.get("counted_by") or "")
+        if found.samples == 0 and counter is not None and counter.total > 0:
+            # declared, never observed, while the same service counted requests: broken
+            # instrumentation, not "no series yet" (issue 17)
+            problems.append(f"{name} has no sample while {family['counted_by']} counted "
+                            f"{counter.total:g}: the histogram is never observed")
+        elif missing and found.samples == 0:
             unknowable.append(name)
         elif missing:
             problems.append(f"{name} lacks label(s) {', '.join(missing)}")

@@ -16,7 +16,8 @@ from releasegate.core.profile import Target, require_section
 from releasegate.core.redact import Redactor
 from releasegate.gate.parametrize import checklist_params
 from releasegate.gate.stash import target_of
-from releasegate.readapi.api import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi, ReadApiView
+from releasegate.readapi.api import ENDPOINT_DEFAULTS, WRITE_METHODS, ReadApi
+from releasegate.readapi.view import ReadApiView
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 
 from releasegate.core.errors import CheckFailed
 from releasegate.core.profile import require_section
-from releasegate.readapi.api import NONE, RIGHT, SPOOF_HEADERS, WRONG, is_local_host
+from releasegate.readapi.api import NONE, RIGHT, SPOOF_HEADERS, WRONG, forwarding_claim, is_local_host
 
 pytestmark = pytest.mark.readapi
 
@@ -57,6 +57,21 @@ def test_wrong_credentials_get_401(readapi, protected):
                     "READ_API_BASIC_PASSWORD on read_api with what the runner exports (rotated?)")
 def test_right_credentials_get_200(readapi, protected):
     readapi.call(protected, which=RIGHT).expect_status(200, why="the ops credentials must be let in")
+
+
+@pytest.mark.parametrize("header", SPOOF_HEADERS)
+@pytest.mark.runbook("000", "§3.3", "a forwarding header claiming a trusted address, no credentials: 401")
+@pytest.mark.severity("blocker")
+@pytest.mark.remedy("000 §3.3: require basic auth from every client whatever X-Forwarded-For, X-Real-IP or "
+                    "Forwarded claim; a forwarding header says where a request came from, it never "
+                    "authenticates (trust it only from your own proxy, and only for logging/allowlists)")
+def test_forwarding_header_without_credentials_gets_401(readapi, protected, header):
+    claimed = readapi.api.trusted_address()
+    claim = forwarding_claim(header, claimed)
+    readapi.evidence.note(claimed=claim, credentials="none")
+    readapi.call(protected, which=NONE, headers=claim).expect_status(
+        401, why=f"{header}: {claim[header]} without credentials was let in: a forwarding header any "
+                 "client can set stood in for the password")
 
 
 @pytest.mark.runbook("000", "§3.3", "credentials are not sent over plain http to a non-local host")

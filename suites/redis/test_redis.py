@@ -85,7 +85,8 @@ def test_redis_latency_p95(rds, target, evidence):
 @pytest.mark.remedy(REMEDY_MEMORY)
 def test_redis_memory_below_alarm(rds, target, evidence):
     limit = float(redis_cfg(target, "memory").get("max_used_ratio", 0.9))
-    memory = memory_of(rds.info("used_memory", "maxmemory", "total_system_memory", "maxmemory_policy"))
+    memory = memory_of(rds.info("used_memory", "maxmemory", "total_system_memory", "maxmemory_policy",
+                                required=("used_memory", "maxmemory")))
     evidence.note(used_memory=memory.used, limit=memory.limit, limit_kind=memory.limit_kind,
                   ratio=round(memory.ratio, 4) if memory.ratio is not None else None, threshold=limit)
     if memory.ratio is None:
@@ -101,7 +102,7 @@ def test_redis_memory_below_alarm(rds, target, evidence):
 @pytest.mark.remedy(REMEDY_MEMORY)
 def test_redis_eviction_policy_set(rds, target, evidence):
     cfg = redis_cfg(target, "memory")
-    memory = memory_of(rds.info("maxmemory", "maxmemory_policy"))
+    memory = memory_of(rds.info("maxmemory", "maxmemory_policy", required=("maxmemory", "maxmemory_policy")))
     allowed = cfg.get("policies")
     evidence.note(maxmemory=memory.maxmemory, policy=memory.policy, allowed=allowed or "any but noeviction")
     if not memory.maxmemory:
@@ -120,7 +121,7 @@ def test_redis_eviction_policy_set(rds, target, evidence):
 def test_redis_hit_ratio(rds, target, evidence):
     cfg = redis_cfg(target, "hit_ratio")
     minimum, min_lookups = float(cfg.get("min", 0.8)), int(cfg.get("min_lookups", 1000))
-    info = rds.info("keyspace_hits", "keyspace_misses")
+    info = rds.info("keyspace_hits", "keyspace_misses", required=("keyspace_hits", "keyspace_misses"))
     hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
     lookups = hits + misses
     evidence.note(keyspace_hits=hits, keyspace_misses=misses, min_lookups=min_lookups, threshold=minimum)
@@ -141,7 +142,8 @@ def test_redis_hit_ratio(rds, target, evidence):
                     "(redis_connection_pool_size > 80 % alarm) and leaking connections")
 def test_redis_no_rejected_connections(rds, target, evidence):
     limit = int(target.section("redis").get("max_rejected_connections", 0))
-    info = rds.info("rejected_connections", "connected_clients", "maxclients")
+    info = rds.info("rejected_connections", "connected_clients", "maxclients",
+                    required=("rejected_connections",))
     rejected = int(info.get("rejected_connections", 0))
     evidence.note(rejected_connections=rejected, connected_clients=info.get("connected_clients"),
                   maxclients=info.get("maxclients"), threshold=limit)
@@ -186,7 +188,8 @@ def test_redis_persistence_ok(rds, target, evidence):
     if not target.section("redis").get("persistence", False):
         pytest.skip("redis.persistence is not true: persistence is not expected in this target")
     info = rds.info("rdb_last_bgsave_status", "rdb_last_save_time", "aof_enabled",
-                    "aof_last_write_status", "aof_last_bgrewrite_status")
+                    "aof_last_write_status", "aof_last_bgrewrite_status",
+                    required=("rdb_last_bgsave_status",))
     bad = [f"{k}={info.get(k)}" for k in ("rdb_last_bgsave_status",) if info.get(k) != "ok"]
     if info.get("aof_enabled"):
         bad += [f"{k}={info.get(k)}" for k in ("aof_last_write_status", "aof_last_bgrewrite_status")

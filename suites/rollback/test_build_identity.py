@@ -13,7 +13,7 @@ import pytest
 
 from releasegate.core.errors import CheckFailed
 from releasegate.core.profile import require_section
-from releasegate.health.release import serving_build
+from releasegate.health.release import same_build, serving_build
 
 pytestmark = pytest.mark.rollback
 
@@ -30,7 +30,7 @@ def test_previous_stable_revision_recorded(target, serving_release, evidence, re
     deployment = (target.section("rollback") or {}).get("deployment", "deployment/api")
     record_fact(previous_build=cfg, rollback_to=f"kubectl rollout undo {deployment} (→ {cfg})")
     evidence.note(previous_build=cfg, serving_build=body["build_id"])
-    if body["build_id"] == cfg:
+    if same_build(body["build_id"], cfg):
         raise CheckFailed(f"{serving_release.label} serves build {cfg!r}, the previous stable revision "
                           "itself: the new release is not serving (or was rolled back already), so a "
                           "rollback has nothing to return to", cause=serving_release.key,
@@ -54,7 +54,8 @@ def test_startup_log_reports_serving_build(logs, serving_release, evidence, reco
     seen = _fields(line)
     expected = {k: body.get(k) for k in ("build_id", "config_hash")}
     evidence.note(startup_line=no, logged=seen, serving=expected)
-    wrong = [f"{k} {seen[k]!r} (serving {expected[k]!r})" for k in seen if seen[k] != expected[k]]
+    wrong = [f"{k} {seen[k]!r} (serving {expected[k]!r})" for k in seen
+             if not (same_build(seen[k], expected[k]) if k == "build_id" else seen[k] == expected[k])]
     if wrong:
         raise CheckFailed(f"{sample.where} line {no}: the latest startup logged {', '.join(wrong)}: "
                           "the log and /health/ready disagree about the build")

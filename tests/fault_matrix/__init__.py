@@ -23,6 +23,11 @@ class Row:
     args: tuple[str, ...] = ()  # more pytest arguments, e.g. ("--allow-mutations",)
     parts: tuple[str, ...] | None = ("health",)  # reference stack parts to start (None: all)
     never_shown: tuple[str, ...] = ()  # data the fault plants that no output may repeat
+    # check -> substring of its reason, for checks that must come out Inconclusive (never passed)
+    inconclusive: dict[str, str] = field(default_factory=dict)
+    signal_absent: bool = False  # the fault removes what checks read: none of them may pass
+    headline: str = ""  # a substring of the verdict's reason: the failure that must lead it
+    remedies: dict[str, str] = field(default_factory=dict)  # check -> substring of its remedy
 
     @property
     def id(self) -> str:

@@ -60,7 +60,8 @@ ROWS: list[Row] = [
     Row("build_id_missing", 2, "ROLLBACK", {
         "test_release_build_id_is_expected": "has no build_id",
         "test_release_ready_matches_schema": "'build_id' is a required property",
-    }),
+    }, headline="/health/ready reports the expected build_id [002 §2.1]",
+        remedies={"test_release_build_id_is_expected": "nothing reports which build is serving"}),
     Row("build_id_stale", 2, "ROLLBACK", {
         "test_release_build_id_is_expected": "reports build_id 'git:0ld0ld0', expected 'git:ref1234'",
     }),
@@ -71,7 +72,8 @@ ROWS: list[Row] = [
     Row("ready_slow", 1, "ROLLBACK", {
         **READY_NO_ANSWER,
         "test_probe_answers_within_timeout[ready]": "no answer within its probe timeoutSeconds (1s)",
-    }),
+    }, headline="readiness failed — /healthz/ready returns 200 (DB + Redis OK) [001 §6.1]",
+        remedies={"test_ready_returns_200": "/healthz/ready gave no answer in time"}),
     Row("probes_slow", 1, "ROLLBACK", {
         **READY_NO_ANSWER,
         "test_probe_answers_within_timeout[ready]": "no answer within its probe timeoutSeconds (1s)",

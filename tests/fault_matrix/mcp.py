@@ -17,7 +17,7 @@ SESSION_CHECKS = (
     "test_tools_list_answers", "test_required_tools_present", "test_tool_schemas_are_valid",
     "test_tools_are_read_only", "test_pass_rule", "test_official_sdk_client_connects_lists_and_calls",
     "test_post_without_event_stream_accept_is_406", "test_request_without_session_id_is_400",
-    "test_unknown_session_id_is_404", "test_non_object_params_get_32602",
+    "test_unknown_session_id_is_404", "test_non_object_params_are_refused",
     "test_unknown_method_gets_32601", "test_invalid_protocol_version_is_400",
     "test_foreign_origin_is_403", "test_get_is_event_stream_or_405", "test_delete_ends_session",
     *(f"test_tool_call_meets_contract[{c}]" for c in CALLS),
@@ -56,7 +56,7 @@ ROWS: list[Row] = [
                                                 "expected 400",
         "test_sessionless_request_is_rejected[unsupported_version]":
             "at protocol version 1999-01-01 answered 400 with JSON-RPC error -32600",
-    }),
+    }, headline="with MCP-Protocol-Version: 1999-01-01 answered 200, expected 400"),  # the plain defect
     McpRow("mcp_notification_not_202", 2, "ROLLBACK", {
         "test_initialized_notification_is_202": "answered 200 with a 21-byte body, expected 202",
     }),
@@ -70,7 +70,8 @@ ROWS: list[Row] = [
                                     "ended session lives on",
     }),
     McpRow("mcp_lenient_jsonrpc", 4, "INVESTIGATE", {
-        "test_non_object_params_get_32602": "with params [] answered 200, expected JSON-RPC error -32602",
+        "test_non_object_params_are_refused": "with params [] answered 200, expected a JSON-RPC error "
+                                              "-32602 Invalid params, -32600 Invalid Request or -32700",
         "test_unknown_method_gets_32601": "answered 200, expected JSON-RPC error -32601",
     }),
     McpRow("mcp_proxy_intercepts_errors", 2, "ROLLBACK", {
@@ -80,8 +81,8 @@ ROWS: list[Row] = [
             "answered 400 with an HTML page '400 Bad Request', expected 400 with JSON-RPC error -32022",
         "test_sessionless_request_is_rejected[unknown_method]":
             "answered 404 with an HTML page '404 Not Found', expected 404 with JSON-RPC error -32601",
-        "test_non_object_params_get_32602": "answered 400 with an HTML page '400 Bad Request', "
-                                            "expected JSON-RPC error -32602",
+        "test_non_object_params_are_refused": "answered 400 with an HTML page '400 Bad Request', "
+                                              "expected a JSON-RPC error -32602",
     }),
     McpRow("mcp_discover_missing", 2, "ROLLBACK", {
         "test_server_discover_answers": "server/discover answered 404 with JSON-RPC error -32601",

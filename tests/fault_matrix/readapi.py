@@ -9,6 +9,7 @@ AUTHENTICATED = ("quota", "fixtures", "fixtures_by_date", "standings", "teams", 
 LIMITED = ("fixtures", "teams", "injuries")
 FILTERED = ("fixtures", "fixtures_by_date", "teams", "injuries")
 STREAMS = ("system_status", "live_scores")
+FORWARDING = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 EVENTS = {"system_status": "system_status", "live_scores": "live_score_update"}
 
 
@@ -40,11 +41,15 @@ ROWS: list[Row] = [
         "test_endpoint_body_matches_schema[health]": "/v1/health returned 404, expected 200",
     }, markers="readapi", parts=PARTS),
     Row("readapi_schema_drift", 2, "ROLLBACK", {
-        "test_endpoint_body_matches_schema[fixtures]": "fixtures.schema.json at items/",
-        "test_endpoint_body_matches_schema[fixtures_by_date]": "'kickoff_utc' is a required property",
+        "test_endpoint_body_matches_schema[fixtures]": "reference/readapi/fixtures.schema.json at items/",
+        "test_endpoint_body_matches_schema[fixtures_by_date]": "item 0 does not match schemas/readapi/"
+                                                               "fixtures.item.schema.json at (top level): "
+                                                               "'date_utc' is a required property",
         "test_filters_are_honoured[fixtures_by_date]": "returned items outside the filter: item 0 has no "
-                                                       "kickoff_utc",
-    }, markers="readapi", parts=PARTS),
+                                                       "date_utc",
+    }, markers="readapi", parts=PARTS,
+        headline="keeps its contract: runbook 000's fields, the service's own schema or OpenAPI "
+                 "document [fixtures]"),
     Row("readapi_limit_ignored", 4, "INVESTIGATE", {
         "test_limit_is_honoured[fixtures]": "returned 171 items for limit=5: the limit is ignored",
         "test_limit_is_honoured[teams]": "returned 11 items for limit=3: the limit is ignored",
@@ -52,7 +57,7 @@ ROWS: list[Row] = [
     }, markers="readapi", parts=PARTS),
     Row("readapi_filter_ignored", 2, "ROLLBACK", {
         "test_filters_are_honoured[fixtures]": "item 1 has league_id='2' (asked league_id='1')",
-        "test_filters_are_honoured[fixtures_by_date]": "has kickoff_utc='2025-08-01T19:00:00+00:00' (asked "
+        "test_filters_are_honoured[fixtures_by_date]": "has date_utc='2025-08-01T19:00:00+00:00' (asked "
                                                        "date starting with '2025-08-02')",
         "test_filters_are_honoured[teams]": "item 1 has name='Team 2' (asked search containing 'Team 1')",
         "test_filters_are_honoured[injuries]": "item 1 has league_id='2' (asked league_id='1')",
@@ -71,7 +76,9 @@ ROWS: list[Row] = [
         "test_no_credentials_get_401_with_basic_challenge": "/v1/quota returned 200, expected 401 (anyone",
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
                                           "accepted",
-    }, markers="readapi", parts=PARTS),
+        **each("test_forwarding_header_without_credentials_gets_401", FORWARDING,
+               "/v1/quota returned 200, expected 401"),
+    }, markers="readapi", parts=PARTS, headline="no credentials: 401 with a Basic challenge [000 §3.3]"),
     Row("readapi_any_password", 2, "ROLLBACK", {
         "test_wrong_credentials_get_401": "/v1/quota returned 200, expected 401 (a wrong password was "
                                           "accepted",
@@ -92,7 +99,15 @@ ROWS: list[Row] = [
         "test_allowlist_ignores_spoofed_forwarded_for": "claiming 127.0.0.2 in X-Forwarded-For, X-Real-IP, "
                                                         "Forwarded answered 200, expected 403",
     }, markers="readapi", parts=PARTS),
-    Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS),
+    Row("readapi_forwarded_skips_auth", 2, "ROLLBACK", {
+        f"test_forwarding_header_without_credentials_gets_401[{h}]": f"/v1/quota returned 200, expected 401 "
+                                                                     f"({h}: {v} without credentials"
+        for h, v in zip(FORWARDING, ("127.0.0.2", "127.0.0.2", "for=127.0.0.2"), strict=True)
+    }, markers="readapi", parts=PARTS),
+    Row("sse_wrong_event", 2, "ROLLBACK", NO_EVENT, markers="readapi", parts=PARTS,
+        headline="the stream delivers its event within the configured time [system_status]",
+        remedies={f"test_stream_delivers_expected_event[{s}]": f"where consumers listen for event {e!r}"
+                  for s, e in EVENTS.items()}),
     Row("sse_stalls", 4, "INVESTIGATE", {
         f"test_stream_keeps_alive[{s}]": ", over keepalive_s 1s: idle proxies drop such streams"
         for s in STREAMS

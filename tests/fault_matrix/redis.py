@@ -50,3 +50,15 @@ ROWS: list[Row] = [
         "test_redis_port_not_public": "Redis port answers on a public address: 127.0.0.2:",
     }),
 ]
+
+# Signal absent: INFO lacks the fields the checks read. None of those checks passes; each is
+# Inconclusive naming the missing field (PING, SET/GET/DEL and the latency still answer).
+SPARSE = "reports no "
+ROWS.append(Row("redis_info_sparse", 4, "INVESTIGATE", {}, markers="redis", parts=PARTS,
+                signal_absent=True, inconclusive={
+                    "test_redis_memory_below_alarm": SPARSE + "used_memory, maxmemory: what it measures",
+                    "test_redis_eviction_policy_set": SPARSE + "maxmemory, maxmemory_policy",
+                    "test_redis_hit_ratio": SPARSE + "keyspace_hits, keyspace_misses",
+                    "test_redis_no_rejected_connections": SPARSE + "rejected_connections",
+                    "test_redis_persistence_ok": SPARSE + "rdb_last_bgsave_status",
+                }))

@@ -69,6 +69,8 @@ ROWS: list[Row] = [
         "test_db_pool_within_80_percent": "metric db_connection_pool_size has no series matching "
                                           '{job="reference"}',
         "test_metric_families_exported": "/metrics: db_connection_pool_size missing (004 Metrics to Track)",
+        "test_alert_rules_loaded": "DBConnectionPoolExhausted reads db_connection_pool_size, which has no "
+                                   'series matching {job="reference"} over the last 15m: it can never fire',
     }),
     row("metrics_content_type_wrong", 4, "INVESTIGATE", {
         "test_metrics_endpoint_exposes_prometheus_format": "serves the metrics as 'application/json'",
@@ -109,7 +111,36 @@ ROWS: list[Row] = [
     row("sentry_dsn_malformed", 4, "INVESTIGATE", {
         "test_sentry_dsn_well_formed": "the DSN is malformed: Invalid project in DSN",
     }),
-    row("sentry_event_lost", 4, "INVESTIGATE", {
+    Row("sentry_event_lost", 4, "INVESTIGATE", {  # signal absent: the event never shows up
         "test_sentry_test_event_arrives": "did not appear in Sentry within 3s",
-    }, MUTATIONS),
+    }, markers=MARKERS, args=MUTATIONS, parts=PARTS, signal_absent=True),
 ]
+
+# --- signal absent: /metrics exports nothing, the named log stays empty (issue 17) ---
+# Every check that reads a metric, a series or a log line fails naming what is missing, or is
+# Inconclusive; none passes. Sentry's absent event is the sentry_event_lost row.
+NO_SERIES = 'has no series matching {job="reference"} in Prometheus over the last'
+ROWS.append(Row("signals_absent", 1, "ROLLBACK", {
+    "test_metrics_endpoint_exposes_prometheus_format": "answered 200 with no metric family",
+    "test_metric_families_exported": "/metrics: http_requests_total missing",
+    "test_alert_rules_loaded": "HighErrorRate reads http_requests_errors_total, which has no series",
+    **{check: f"metric {metric} {NO_SERIES}" for check, metric in (
+        ("test_ready_not_503_for_5_minutes", "http_requests_total"),
+        ("test_queue_not_stuck_for_15_minutes", "queue_depth"),
+        ("test_5xx_rate_within_5_percent_over_10_minutes", "http_requests_total"),
+        ("test_s1_rate_within_30_percent", "incidents_total"),
+        ("test_p95_latency_within_2x_baseline", "http_request_duration_seconds_bucket"),
+        ("test_ready_stable_over_the_day", "http_requests_total"),
+        ("test_error_rate_within_5_percent", "http_requests_errors_total"),
+        ("test_p95_latency_within_1s", "http_request_duration_seconds_bucket"),
+        ("test_db_pool_within_80_percent", "db_connection_pool_size"),
+        ("test_celery_failure_rate_within_10_percent", "celery_tasks_failed_total"),
+        ("test_error_rate_below_1_percent", "http_requests_errors_total"),
+        ("test_p95_latency_below_500ms", "http_request_duration_seconds_bucket"))},
+    "test_startup_log_reports_serving_build": "no startup line with build_id= in the last 0 lines",
+}, markers=MARKERS, parts=PARTS, signal_absent=True, inconclusive={
+    "test_no_critical_alert_firing": "every critical rule reads a metric with no series",
+    "test_logs_free_of_pii": "has no line to scan: the service logs elsewhere or not at all",
+    "test_run_summary_lines_valid": "no run_summary line in the last 0 lines",
+    "test_run_summary_within_alarm_thresholds": "no valid run_summary line in the last 0 lines",
+}))

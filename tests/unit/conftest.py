@@ -85,6 +85,8 @@ class CheckProject:
                "--rootdir", str(self.root), "-p", "no:cacheprovider", "-p", "no:xdist"]
         if target:
             cmd += ["--target", str(self.profile_path), "--report-dir", str(report_dir)]
+        if not any(not a.startswith("-") and (self.root / a.split("::")[0]).exists() for a in args):
+            cmd.append(str(self.root))  # only this project's checks, not the installed suites too
         proc = subprocess.run([*cmd, *args], cwd=self.root, capture_output=True, text=True,
                               timeout=timeout, env=clean_env(**(env or {})))
         return Run(proc.returncode, proc.stdout, proc.stderr, report_dir)

@@ -62,6 +62,8 @@ SUMMARY_SCHEMA: dict[str, Any] = {
                 "evidence": {"type": "object"},
                 "remedy": {"type": ["string", "null"]},
                 "follows_from": {"type": "string", "pattern": "::"},
+                "kind": {"enum": ["other_build", "wrong_status", "wrong_body", "stale", "missing",
+                                  "no_answer"]},
                 "waiver": {"type": "object", "required": ["check", "justification", "expires", "state"],
                            "properties": {"state": {"enum": ["active", "stale", "expired"]}}},
             },

@@ -21,7 +21,7 @@ from releasegate.mcp import jsonrpc, remedies
 from releasegate.mcp.client import McpClient
 from releasegate.mcp.config import CallSpec
 from releasegate.mcp.contract import judge_call
-from releasegate.mcp.engine import _speaks_modern
+from releasegate.mcp.handshake import speaks_modern as _speaks_modern
 from releasegate.mcp.transport import McpTransport
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "mcp_reference_exchanges.json").read_text())
@@ -93,14 +93,15 @@ def test_initialize_over_sse_keeps_the_session_and_the_negotiated_revision():
     assert "id" not in replay.body(1)
 
 
-def test_tools_list_follows_every_page_with_a_null_cursor_first():
+def test_tools_list_follows_every_page_with_no_cursor_first():
+    """The first page's params are {}: the schema's cursor is an optional string, never null."""
     replay = Replay("initialize", "notifications/initialized", "tools/list page 1", "tools/list page 2",
                     "tools/list page 3")
     listing = started(replay).list_tools()
     assert listing.problem is None and len(listing.pages) == 3
     assert len(listing.tools) == 10 and "get_database_stats" in listing.by_name()
-    cursors = [replay.body(i)["params"]["cursor"] for i in (2, 3, 4)]
-    assert cursors[0] is None and all(isinstance(c, str) for c in cursors[1:])
+    params = [replay.body(i)["params"] for i in (2, 3, 4)]
+    assert params[0] == {} and all(isinstance(p["cursor"], str) for p in params[1:])
     assert [p.label for p in listing.pages] == ["MCP tools/list", "MCP tools/list (page 2)",
                                                 "MCP tools/list (page 3)"]
 
@@ -182,7 +183,7 @@ def test_evidence_masks_the_session_and_writes_credentials_back_as_variables():
                                                   "X-Api-Key": "literal-key-456"}))
     client.initialize()
     client.initialized()
-    reply = client.request("tools/list", {"cursor": None})
+    reply = client.request("tools/list", {})
     redactor = Redactor({"tok-from-env-123", SESSION},
                         env={"tok-from-env-123": "MCP_TOKEN", SESSION: "MCP_SESSION_ID"})
     exchange = reply.exchange(redactor, ["tok-from-env-123", SESSION])
@@ -190,7 +191,7 @@ def test_evidence_masks_the_session_and_writes_credentials_back_as_variables():
     assert exchange.key == reply.key == "MCP tools/list → 200"
     assert '"${MCP_SESSION_ID}"' in exchange.reproduce and '"${MCP_TOKEN}"' in exchange.reproduce
     assert "literal-key-456" not in exchange.reproduce and "X-Api-Key: ***" in exchange.reproduce
-    assert '--data \'{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":null}}\'' \
+    assert '--data \'{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}\'' \
         in exchange.reproduce
     assert '"tools":[' in exchange.excerpt
 

@@ -11,6 +11,7 @@ import yaml
 
 from releasegate.core.errors import ProfileError
 from releasegate.core.profile import load_target
+from releasegate.core.redact import is_secret_variable
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:9"
@@ -50,18 +51,44 @@ def test_default_is_used_when_unset_and_is_not_a_secret(tmp_path):
     assert target.secrets == frozenset()
 
 
-def test_environment_wins_over_default_and_becomes_secret(tmp_path):
+def test_environment_wins_over_default_and_stays_visible(tmp_path):
+    """Only credentials are masked: an environment label from a variable is evidence."""
     path = write(tmp_path, {"name": "unit", "environment": "${RG_ENV:-staging}"})
     target = load_target(path, env={"RG_ENV": "production"})
     assert target.environment == "production"
-    assert target.secrets == frozenset({"production"})
+    assert target.secrets == frozenset()
 
 
 def test_reads_os_environ_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("RG_UNIT_ENVIRONMENT", "prod-eu")
     target = load_target(write(tmp_path, {"name": "unit", "environment": "${RG_UNIT_ENVIRONMENT}"}))
     assert target.environment == "prod-eu"
-    assert "prod-eu" in target.secrets
+    assert "prod-eu" not in target.secrets
+
+
+@pytest.mark.parametrize("name", ["RG_DEPLOY_TOKEN", "PGPASSWORD", "HUNTER_API_KEY", "CLIENT_SECRET",
+                                  "RG_PWD", "SENTRY_AUTH_TOKEN"])
+def test_a_variable_named_like_a_credential_is_a_secret(tmp_path, name):
+    path = write(tmp_path, {"name": "unit", "environment": f"${{{name}}}"})
+    assert load_target(path, env={name: "value-1234"}).secrets == frozenset({"value-1234"})
+
+
+def test_a_variable_listed_under_secrets_is_one(tmp_path):
+    """`secrets:` names the variables whose names do not say so (Hurl's --secret)."""
+    path = write(tmp_path, {"name": "unit", "secrets": ["RG_HOOK"], "environment": "${RG_ENV}",
+                            "meta": {"hook": "${RG_HOOK}"}})
+    target = load_target(path, env={"RG_HOOK": "hook-5678", "RG_ENV": "production"})
+    assert target.secrets == frozenset({"hook-5678"})
+    assert target.redactor().text("production hook-5678") == "production ***"
+
+
+def test_a_dsn_user_name_is_not_a_secret_but_its_password_is(tmp_path):
+    """A DSN user postgres must not turn every word postgres into *** ("initdb/***")."""
+    path = write(tmp_path, {"name": "unit", "database": {"dsn": "${RG_DB_URL}"}})
+    target = load_target(path, env={"RG_DB_URL": "postgresql://postgres:pw-9876@db:5432/app"})
+    assert target.secrets == frozenset({"pw-9876"})
+    assert target.redactor().text("initdb/postgres at postgresql://postgres:pw-9876@db:5432/app") \
+        == "initdb/postgres at postgresql://postgres:***@db:5432/app"
 
 
 def test_double_dollar_is_a_literal_dollar(tmp_path):
@@ -177,9 +204,9 @@ def test_missing_required_name(tmp_path):
 
 
 def test_schema_error_does_not_echo_a_secret_value(tmp_path):
-    """The offending value may have come from a ${VAR}: the one-line error masks it."""
-    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
-    message = profile_error(path, env={"RG_URL": "internal-secret-host"})
+    """The offending value may have come from a secret ${VAR}: the one-line error masks it."""
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL_TOKEN}"}})
+    message = profile_error(path, env={"RG_URL_TOKEN": "internal-secret-host"})
     assert "health.base_url" in message
     assert "internal-secret-host" not in message
 
@@ -188,7 +215,7 @@ def test_a_url_setting_from_a_variable_keeps_its_host_visible_and_its_credential
     path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_URL}"}})
     target = load_target(path, env={"RG_URL": "https://ops:pw-1234@api.example.com:8443/v1?token=t0k3n"})
     shown = target.redactor().value(target.data)["health"]["base_url"]
-    assert shown == "https://***@api.example.com:8443/v1?token=***"
+    assert shown == "https://ops:***@api.example.com:8443/v1?token=***"
     assert {"pw-1234", "t0k3n"} <= target.secrets
     assert not any("api.example.com" in secret for secret in target.secrets)
 
@@ -281,8 +308,11 @@ def test_shipped_profile_loads(path, monkeypatch):
         value = _value_for(name)
         if "://" in value:  # a URL setting shows its host (issue 7 §6)
             assert value not in target.secrets, f"{name} is a URL: its host must stay visible"
-        else:
+        elif is_secret_variable(name):
             assert value in target.secrets, f"{name} should be masked as a secret"
+        elif name in ("DEPLOY_ENV", "PREVIOUS_BUILD_ID", "READ_API_BASIC_USER"):
+            # a label, build or user name: evidence (issue 16 §5)
+            assert value not in target.secrets, f"{name} is not a credential: it stays visible"
 
 
 @pytest.mark.parametrize("path", SHIPPED or [None], ids=[p.name for p in SHIPPED] or ["none"])
@@ -364,9 +394,9 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
     ({"database": {"dsn": "host=127.0.0.1 port=abc dbname=x"}}, "database.dsn: port 'abc' is not a number"),
     ({"read_api": {"base_url": "http://127.0.0.1:9",
                    "endpoints": {"quota": {"path": "/v1/quota", "schema": "readapi/nope.schema.json"}}}},
-     "read_api.endpoints.quota.schema: schemas/readapi/nope.schema.json does not exist"),
+     "read_api.endpoints.quota.schema: readapi/nope.schema.json does not exist beside the profile"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "get_job_status", "schema": "mcp/nope.json"}]}},
-     "mcp.calls[0].schema: schemas/mcp/nope.json does not exist"),
+     "mcp.calls[0].schema: mcp/nope.json does not exist beside the profile"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "drop_everything"}]}},
      "mcp.calls[0]: tool 'drop_everything' is not on mcp.allow_tools"),
     ({"mcp": {**MCP_OK, "pass_rule": {"calls": ["nonexistent_call"]}}},
@@ -390,3 +420,45 @@ def test_a_profile_mistake_the_schema_cannot_see_is_one_line_at_load(tmp_path, s
     message = profile_error(write(tmp_path, {"name": "unit", **section}))
     assert expected in message, message
 
+
+
+# --- one validation per process ---------------------------------------------------------------
+
+
+def test_a_second_load_reuses_the_first_validation_but_not_its_data(tmp_path, monkeypatch):
+    """`releasegate run` and the plugin load the same profile in one process: validated once;
+    each caller still gets its own copy, and a changed file or variable is validated again."""
+    from releasegate.core import profile
+
+    path = write(tmp_path, {"name": "unit", "health": {"base_url": "${RG_BASE}"}})
+    calls: list[Path] = []
+    real = profile._load
+    monkeypatch.setattr(profile, "_load", lambda p, *a: calls.append(p) or real(p, *a))
+    first = load_target(path, env={"RG_BASE": BASE})
+    second = load_target(path, env={"RG_BASE": BASE})
+    assert len(calls) == 1
+    assert second.data == first.data and second.data is not first.data
+    second.data["health"]["base_url"] = "changed"
+    assert load_target(path, env={"RG_BASE": BASE}).data["health"]["base_url"] == BASE
+    load_target(path, env={"RG_BASE": "http://127.0.0.1:10"})
+    path.write_text(path.read_text() + "# edited\n")
+    load_target(path, env={"RG_BASE": BASE})
+    assert len(calls) == 3
+
+
+def test_a_schema_beside_the_profile_wins_and_built_in_names_keep_working(tmp_path):
+    """Issue 16 §3: a team keeps its service's contract beside its profile."""
+    (tmp_path / "schemas").mkdir()
+    own = tmp_path / "schemas" / "quota.json"
+    own.write_text('{"type": "object", "required": ["remaining"]}')
+    path = write(tmp_path, {"name": "unit", "read_api": {"base_url": "http://127.0.0.1:9", "endpoints": {
+        "quota": {"path": "/v1/quota", "schema": "schemas/quota.json"},
+        "health": {"path": "/v1/health", "schema": "readapi/quota.schema.json"}}}})
+    endpoints = load_target(path).data["read_api"]["endpoints"]
+    assert endpoints["quota"]["schema"] == str(own.resolve())
+    assert endpoints["health"]["schema"] == "readapi/quota.schema.json"
+    from releasegate.core.errors import CheckFailed
+    from releasegate.core.schema_check import expect_matches_schema
+
+    with pytest.raises(CheckFailed, match=f"does not match {own.resolve()} at"):
+        expect_matches_schema({"used": 1}, endpoints["quota"]["schema"], "GET /v1/quota body")

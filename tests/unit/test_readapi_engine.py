@@ -21,11 +21,10 @@ from releasegate.readapi.api import (
     WRONG,
     ReadApi,
     basic,
-    filter_misses,
     is_local_host,
-    items_at,
     query,
 )
+from releasegate.readapi.bodies import filter_misses, items_at
 
 BASE = "http://127.0.0.1:9"
 
@@ -103,11 +102,13 @@ def test_defaults_from_the_profile(tmp_path):
                     "t": {"path": "/v1/sse/other", "event": "other"}},
     }), redactor=Redactor())
     assert api.protected_path() == "/v1/standings/1/2025"  # the first endpoint but health
-    assert api.schema_for("teams") == "readapi/teams.schema.json"  # shipped
+    # runbook 000 defines fields for fixtures, standings and quota only: teams has no built-in schema
+    assert api.schema_for("teams") is None and api.item_schema_for("teams") is None
+    assert api.item_schema_for("standings") == "readapi/standings.item.schema.json"  # shipped
     assert api.schema_for("mine") is None
     assert api.stream("s")["observe_s"] == 8 and api.stream("s")["within_s"] == 10
     assert "observe_s" not in api.stream("t")
-    assert api.stream_schema("s") == "readapi/sse-system_status.schema.json"
+    assert api.stream_schema("s") is None  # 000 §3.2 names the event, not its data
     assert api.stream_schema("t") is None
     methods, paths = api.read_only()
     assert methods == ["POST", "PUT", "PATCH", "DELETE"]

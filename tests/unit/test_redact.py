@@ -43,9 +43,10 @@ def test_non_string_secrets_are_ignored():
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("postgresql://user:pw@db:5432/app", f"postgresql://{MASK}@db:5432/app"),
-    ("redis://default:s3cret@cache:6379/0", f"redis://{MASK}@cache:6379/0"),
-    ("dsn=postgres+psycopg://app:a.b-c@h/x; next", f"dsn=postgres+psycopg://{MASK}@h/x; next"),
+    ("postgresql://user:pw@db:5432/app", f"postgresql://user:{MASK}@db:5432/app"),
+    ("redis://default:s3cret@cache:6379/0", f"redis://default:{MASK}@cache:6379/0"),
+    ("redis://:s3cret@cache:6379/0", f"redis://:{MASK}@cache:6379/0"),
+    ("dsn=postgres+psycopg://app:a.b-c@h/x; next", f"dsn=postgres+psycopg://app:{MASK}@h/x; next"),
     ("sentry https://pubkey123@o1.ingest.sentry.io/42", f"sentry https://{MASK}@o1.ingest.sentry.io/42"),
     ("GET https://h/v1?league=39&api_key=abc123&x=1", f"GET https://h/v1?league=39&api_key={MASK}&x=1"),
     ("http://127.0.0.1:8000/healthz", "http://127.0.0.1:8000/healthz"),
@@ -121,7 +122,7 @@ def test_numeric_credentials_are_masked(value):
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("postgresql://app:pw@db.internal:5432/app?sslmode=require",
-     f"postgresql://{MASK}@db.internal:5432/app?sslmode={MASK}"),
+     f"postgresql://app:{MASK}@db.internal:5432/app?sslmode={MASK}"),
     ("https://read-api.example.com/v1", "https://read-api.example.com/v1"),
 ])
 def test_a_url_under_a_credential_key_keeps_scheme_host_port_and_path(value, expected):
@@ -137,7 +138,7 @@ def test_shell_writes_environment_values_back_as_variables_and_masks_the_rest():
     command = r.shell(["curl", "-H", "Authorization: Bearer tok-secret-1", "https://api.example.com/v1/x",
                        "literal pw http://u:p@h/"])
     assert command == ("curl -H 'Authorization: Bearer '\"${API_TOKEN}\" \"${API_URL}\"/v1/x "
-                       "'literal pw http://***@h/'")
+                       "'literal pw http://u:***@h/'")
     assert "tok-secret-1" not in command
 
 

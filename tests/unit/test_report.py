@@ -74,7 +74,7 @@ def test_summary_check_entries_carry_each_field(tmp_path):
     assert ready == {"id": "suites/health/test_x.py::ready 200", "area": "health",
                      "runbook": "001 §6.2", "item": "ready 200", "severity": "blocker",
                      "outcome": "failed", "message": "GET /healthz/ready returned 503",
-                     "evidence": {"status": 503}, "remedy": None}
+                     "evidence": {"status": 503}, "remedy": None, "kind": "wrong_status"}
     assert summary["deciding_check"] == "suites/health/test_x.py::ready 200"
     assert summary["counts"]["blockers_failed"] == 2
     skipped = next(c for c in summary["checks"] if c["area"] == "observability")

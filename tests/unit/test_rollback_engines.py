@@ -46,6 +46,7 @@ def test_exposition_families_types_and_labels():
     families = metrics_scrape.parse(EXPOSITION)
     requests = metrics_scrape.lookup(families, "http_requests_total")
     assert requests.type == "counter" and requests.labels == {"method", "endpoint", "status"}
+    assert requests.total == 3.0  # what it counted: a histogram empty beside it is not "no data"
     histogram = metrics_scrape.lookup(families, "http_request_duration_seconds")
     assert histogram.type == "histogram" and histogram.labels == {"method", "endpoint"}  # no le
     declared = metrics_scrape.lookup(families, "celery_tasks_failed_total")

@@ -166,3 +166,53 @@ def test_empty_selectors_leave_valid_matchers():
     assert T.join_selectors("", 'endpoint="/x"') == 'endpoint="/x"'
     assert T.join_selectors('job="a",', "") == 'job="a"'
     assert T.render("x{$selector}", "", "5m") == "x{}"
+
+
+def test_every_builtin_trigger_checks_every_metric_it_reads():
+    """Issue 17: no metric a built-in reads may be absent silently (an "or vector(0)" over it)."""
+    for trigger in T.BUILTIN.values():
+        bases = {m.removesuffix("_bucket") for m in trigger.metrics}
+        for name in T.metric_names(trigger.value):
+            assert name in trigger.metrics or name.removesuffix("_bucket") in bases, (trigger.name, name)
+
+
+@pytest.mark.parametrize(("name", "missing"), [("error_rate", "http_requests_errors_total"),
+                                               ("post_deploy_error_rate", "http_requests_errors_total"),
+                                               ("celery_failures", "celery_tasks_failed_total")])
+def test_a_ratio_whose_numerator_is_not_exported_fails_naming_it(name, missing):
+    api = api_for(name, [0.0], [500.0])
+    api.exists.discard(missing)
+    ev = T.evaluate(api, T.configure(name, {}), SEL)
+    assert ev.outcome == T.FAILED and ev.missing_metric == missing
+    assert ev.reason.startswith(f"metric {missing} has no series")
+    assert "or vector(0)" not in T.configure(name, {}).value
+
+
+def counted(name: str, requests: list[float], samples: list[float]) -> FakeAPI:
+    trigger, _promql, _ = resolved(name)
+    api = api_for(name, [0.2], samples)
+    assert trigger.counted_by is not None
+    sel = T.join_selectors(SEL, trigger.selector)
+    api.answers[T.render(trigger.counted_by, sel, trigger.window)] = requests
+    return api
+
+
+@pytest.mark.parametrize("name", ["latency_p95", "post_deploy_latency_p95", "latency_spike"])
+def test_a_histogram_that_observed_nothing_while_requests_were_counted_fails_naming_both(name):
+    ev = T.evaluate(counted(name, [240.0], [0.0]), T.configure(name, {}), SEL)
+    assert ev.outcome == T.FAILED
+    assert ev.reason.startswith("http_request_duration_seconds_count observed no request over the last")
+    assert "while http_requests_total counted 240: the latency histogram is not instrumented" in ev.reason
+
+
+def test_a_histogram_never_exported_while_requests_were_counted_names_both():
+    api = counted("latency_p95", [240.0], [0.0])
+    api.exists.discard("http_request_duration_seconds_bucket")
+    ev = T.evaluate(api, T.configure("latency_p95", {}), SEL)
+    assert ev.outcome == T.FAILED and ev.missing_metric == "http_request_duration_seconds_bucket"
+    assert "while http_requests_total counted 240" in ev.reason
+
+
+def test_no_requests_and_no_observations_stay_inconclusive():
+    ev = T.evaluate(counted("latency_p95", [0.0], [0.0]), T.configure("latency_p95", {}), SEL)
+    assert ev.outcome == T.INCONCLUSIVE and "not judged (Inconclusive)" in ev.reason

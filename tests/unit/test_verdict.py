@@ -130,3 +130,21 @@ def test_go_reason():
 
 def test_accepts_a_generator():
     assert decide(r for r in [PASSED, WARNING]).exit_code == ExitCode.INVESTIGATE_WARNINGS
+
+
+@pytest.mark.parametrize(("expected", "reported", "same"), [
+    ("git:abc1234", "git:abc1234", True),
+    ("git:abc1234", "git:abc1234def5678901234567890abcdef1234567", True),  # short given, full served
+    ("git:abc1234def5678901234567890abcdef1234567", "git:abc1234", True),  # either way
+    ("git:ABC1234", "git:abc1234ff", True),
+    ("abc1234", "git:abc1234ff", True),  # a scheme on one side only
+    ("git:abc1234", "git:abc1235ff", False),
+    ("git:abc123", "git:abc1234ff", False),  # under 7 hex digits is no SHA
+    ("git:abc1234", "svn:abc1234ff", False),
+    ("v1.2", "v1.2.3", False),  # not SHAs: exact only
+    ("git:abc1234", None, False),
+])
+def test_build_ids_match_git_shas_by_prefix(expected, reported, same):
+    from releasegate.health.release import same_build
+
+    assert same_build(expected, reported) is same
