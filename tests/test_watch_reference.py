@@ -36,14 +36,14 @@ def summary(out: Path) -> dict[str, Any]:
 
 def test_window_starts_go_and_degrades_to_rollback_when_a_fault_is_switched_on(tmp_path, monkeypatch):
     monkeypatch.setenv("RG_TRAFFIC_INTERVAL_S", "0.5")  # live traffic every half second
-    env = clean_env()
     with running_stack(only=PARTS) as stack:
+        env = clean_env()  # with the stack's credentials, exported while it runs
         profile = str(stack.profile_path)
         healthy = subprocess.run(releasegate("watch", "--target", profile, "--for", "4s", "--every",
                                              "1s", "-m", "health", "--report-dir", str(tmp_path / "go")),
                                  env=env, capture_output=True, text=True, timeout=120)
+        assert healthy.returncode == 0, healthy.stderr
         go = summary(tmp_path / "go")
-        assert healthy.returncode == 0, (healthy.stderr, go["decided_by"])
         assert go["decision"] == "GO" and go["complete"]
         assert set(go["trackers"]) >= {"api_5xx", "minute_remaining", "s1_rate", "ready_latency_ms",
                                        "core_fixtures", "ready", "live"}
