@@ -206,7 +206,12 @@ def cmd_watch(ns: argparse.Namespace, extra: list[str]) -> int:
                  "is new); start a new window")
             return EXIT_UNUSABLE
         if state is None:
-            deploy = _deploy(target, spec, ns.quiet)
+            try:
+                deploy = _deploy(target, spec, ns.quiet)
+            except KeyboardInterrupt:  # Ctrl-C / SIGTERM while waiting for Argo CD
+                deploy = {"settled": False, "broken": False, "refused": False, "interrupted": True,
+                          "summary": "interrupted while waiting", "polls": 0, "waited_s": 0.0,
+                          "application": spec.deploy["argocd"]["application"]}
             state = new_state(target, spec, checks, markers, time.time())
             if deploy is not None:
                 state.deploy = deploy
@@ -252,7 +257,11 @@ def _unsettled(state: Any, outputs: Outputs, deploy: dict[str, Any]) -> int:
     from releasegate.watch.judge import ROLLBACK, UNDECIDED
 
     state.decision = ROLLBACK if deploy["broken"] else UNDECIDED
+    state.stopped_early = True  # no window ran: --resume has nothing to continue
+    state.interrupted = bool(deploy.get("interrupted"))
     what = "broke" if deploy["broken"] else ("could not be read" if deploy["refused"] else
+                                             "was not waited for to the end: window incomplete"
+                                             if state.interrupted else
                                              f"did not settle within {deploy['waited_s']:g}s")
     state.decided_by = {"name": "deploy", "reason": f"Argo CD application {deploy['application']} "
                         f"{what}: {deploy['summary']} (003 §4.2)"}
