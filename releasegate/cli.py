@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    stack = sub.add_parser("stack", help="the reference stack: up, faults")
+    stack = sub.add_parser("stack", help="the reference stack: up, faults, fault")
     stack_sub = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True,
                                      parser_class=Parser)
     up = stack_sub.add_parser("up", help="keep the reference stack running; print its profile path")
