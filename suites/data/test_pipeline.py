@@ -232,13 +232,14 @@ def test_coverage_not_dropped(db, target, evidence, previous_summary):
                           f"{' and no overall_coverage value' if rows else ''}: no coverage to compare")
     unit, unit_said = coverage.detect_unit(current.values(), cfg.get("unit"))
     baseline = coverage.baseline_for(cfg, previous_summary, target.name)
+    dropped = coverage.drops(current, unit, baseline, float(max_drop))
+    # A dropped row keeps its baseline for the next run: the drop is reported until it recovers
     evidence.note(unit=unit, unit_source=unit_said, max_drop=max_drop_said, rows=len(current),
-                  baseline=baseline.source, **coverage.record(current, unit))
+                  baseline=baseline.source, **coverage.record(current, unit, dropped))
     if baseline.empty:
         raise Inconclusive(f"no baseline for overall_coverage ({baseline.source}): a drop cannot be "
                            f"judged; this run's {len(current)} values (unit {unit}, {unit_said}) are kept "
                            "in summary.json as the next run's baseline", remedy=coverage.NO_BASELINE)
-    dropped = coverage.drops(current, unit, baseline, float(max_drop))
     if dropped:
         shown = ", ".join(d.describe(unit) for d in dropped[:3])
         raise CheckFailed(f"overall_coverage dropped in {len(dropped)} of {len(current)} rows against the "
