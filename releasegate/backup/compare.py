@@ -98,8 +98,9 @@ def _coverage(expect: Expectation, diff: rows.CountDiff, restored: rows.Counts
                 "re-record with python -m releasegate.backup dump"}
     if expect.counts.probe != restored.probe:
         return {"fingerprinted": 0, "not covered": "values: the source's and the replica's text "
-                "hash differ (another byte order), so their fingerprints do not compare; "
-                "counts still do"}
+                "hash of one known value differ (another byte order, or a source encoding "
+                "other than the replica's UTF8), so their fingerprints do not compare; counts "
+                "still do"}
     if expect.tolerance_pct:
         return {"fingerprinted": diff.fingerprinted, **fp.COVERAGE,
                 "within tolerance": "the live source moved on: a table whose values differ "

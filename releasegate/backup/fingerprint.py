@@ -5,10 +5,11 @@ columns included — a restore recomputes them, so a changed expression shows) a
 ``hashtextextended`` (64 bits, Postgres's own text hash, available since 11); the hashes are
 summed, so the order rows come back in does not matter. md5 would be the same on every platform
 but costs a third more per row (the text form is most of the cost either way); the text hash
-differs only across byte orders, so each side also hashes one known value (``probe``) and
-fingerprints whose probes differ are not compared, and the evidence says so. The text form of a
-value depends on session settings (TimeZone, DateStyle, IntervalStyle, extra_float_digits,
-bytea_output, lc_monetary), so both sides fix them first.
+differs only across byte orders, and any hash of a row's text across database encodings (a
+LATIN1 source restored into UTF8), so each side also hashes one known non-ASCII value
+(``probe``) and fingerprints whose probes differ are not compared, and the evidence says so.
+The text form of a value depends on session settings (TimeZone, DateStyle, IntervalStyle,
+extra_float_digits, bytea_output, lc_monetary), so both sides fix them first.
 
 What it does not cover is said in the evidence (``COVERAGE``): large objects live outside the
 tables; a materialized view is recomputed by REFRESH during the restore, so its populated state
