@@ -24,9 +24,9 @@ from releasegate.core.errors import ProfileError, ServerUnavailable, UsageProble
 from releasegate.core.paths import IN_CHECKOUT, SUITES
 from releasegate.core.profile import load_target
 from releasegate.gate.exitcodes import EXIT_INTERRUPTED, EXIT_NO_SERVER, EXIT_SOFTWARE, EXIT_UNUSABLE
+from releasegate.gate.fleet_cli import is_fleet
 from releasegate.gate.outputs import write_no_verdict
 from releasegate.gate.selection import suites_for
-from releasegate.gate.stash import state
 
 EPILOG = """\
 exit codes: 0 GO | 1 ROLLBACK, readiness failed | 2 ROLLBACK, another blocker failed |
@@ -102,6 +102,8 @@ def run_pytest(target: Path | str, report_dir: str | None, extra: Sequence[str])
     """Run the suites in-process with releasegate's report defaults; return the exit code."""
     import pytest
 
+    from releasegate.gate.stash import state  # pytest: loaded only by the commands that run it
+
     class Outcome:
         """Whether the run reached a verdict, read before pytest forgets its config."""
 
@@ -162,34 +164,27 @@ def _plugin_args(ns: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
-    from releasegate.gate import fleet_commands
+    target = (ns.target or [None])[0] or os.environ.get("RELEASEGATE_TARGET")
+    args = [*_plugin_args(ns), *extra]
+    try:  # a bad profile, fleet file or baseline stops the run with one line before pytest starts
+        if is_fleet(ns) or ns.baseline:
+            from releasegate.gate import fleet_commands
 
-    baseline = None
-    try:  # a missing or unreadable baseline stops the run before it starts, like a bad profile
-        baseline = fleet_commands.load_baseline(ns)
-        if fleet_commands.is_fleet(ns):
-            return fleet_commands.run(ns, [*_plugin_args(ns), *extra], run_pytest, _say, baseline)
+            baseline = fleet_commands.load_baseline(ns)  # read before the run may replace it
+            if is_fleet(ns):
+                return fleet_commands.run(ns, args, run_pytest, _say, baseline)
+        if not target:
+            raise ProfileError("no target profile: pass --target PROFILE (or --fleet FILE) or set "
+                               "RELEASEGATE_TARGET")
+        load_target(target)
     except ProfileError as exc:
         _say(str(exc))
         write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=str(exc),
                          exit_code=EXIT_UNUSABLE)
         return EXIT_UNUSABLE
-    target = (ns.target or [None])[0] or os.environ.get("RELEASEGATE_TARGET")
-    reason = None
-    if not target:
-        reason = "no target profile: pass --target PROFILE (or --fleet FILE) or set RELEASEGATE_TARGET"
-    else:
-        try:
-            load_target(target)  # fail fast with one line before pytest starts
-        except ProfileError as exc:
-            reason = str(exc)
-    if reason:
-        _say(reason)
-        write_no_verdict(Path(ns.report_dir or "reports"), target=None, reason=reason,
-                         exit_code=EXIT_UNUSABLE)
-        return EXIT_UNUSABLE
-    return fleet_commands.one(target, ns.report_dir, [*_plugin_args(ns), *extra], run_pytest,
-                              baseline, ns.baseline)
+    if ns.baseline:
+        return fleet_commands.one(target, ns.report_dir, args, run_pytest, baseline, ns.baseline)
+    return run_pytest(target, ns.report_dir, args)
 
 
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
@@ -343,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_options(run)
     run.set_defaults(func=cmd_run)
 
-    from releasegate.gate.fleet_commands import add_commands
+    from releasegate.gate.fleet_cli import add_commands
     from releasegate.watch.command import add_parser as add_watch
 
     add_commands(sub, report_dir)

@@ -222,3 +222,23 @@ def test_third_party_actions_are_pinned_by_commit_and_the_workflow_is_least_priv
     gate = workflow_step(workflow, "gate")
     assert "github.event.workflow_run.head_sha" in gate["with"]["expect-build"]
     assert "GITHUB_SHA::7" not in WORKFLOW.read_text()
+
+
+def test_the_action_merges_a_matrix_of_runs_and_decides_for_the_fleet(tmp_path):
+    """The last job of a matrix: `merge:` on the downloaded artifacts gives the fleet's verdict,
+    outputs and one annotation per failed check, named with its target (docs/fleet.md)."""
+    from tests.unit.test_fleet import FAULTY, HEALTHY
+
+    workspace = tmp_path / "checkout"
+    for summary in (HEALTHY, FAULTY):  # what actions/download-artifact leaves: a folder per artifact
+        folder = workspace / "runs" / f"releasegate-{summary['target']}"
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps(summary))
+    run = run_action(workspace, {"merge": "runs", "report-dir": "fleet"}, {})
+    assert run.exit_code == 2 and run.outputs["verdict"] == "ROLLBACK", run.log[-3000:]
+    assert run.outputs["reason"].startswith("1 of 2 targets not GO — faulty ROLLBACK")
+    [error] = run.annotations("error")
+    assert error.startswith("::error title=FAILED blocker%3A faulty%3A ready::")
+    assert "## releasegate fleet fleet: ROLLBACK (exit 2)" in run.summary_md
+    fleet = json.loads((workspace / "fleet" / "summary.json").read_text())
+    assert [t["target"] for t in fleet["targets"]] == ["faulty", "healthy"]  # artifacts by name

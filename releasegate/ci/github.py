@@ -53,7 +53,11 @@ def annotations(summary: Mapping[str, Any] | None, exit_code: int) -> Iterator[s
         return
     counts = {"error": 0, "warning": 0}
     hidden = 0
-    for check in summary.get("checks", []):
+    checks = summary.get("checks")
+    if checks is None:  # a fleet's summary: every target's checks, each named with its target
+        checks = [{**c, "item": f"{t.get('target')}: {c.get('item') or c.get('id')}"}
+                  for t in summary.get("targets", []) for c in t.get("checks", [])]
+    for check in checks:
         outcome = check.get("outcome")
         if outcome not in ("failed", "error", "inconclusive") or check.get("follows_from"):
             continue
@@ -67,7 +71,7 @@ def annotations(summary: Mapping[str, Any] | None, exit_code: int) -> Iterator[s
         if check.get("remedy"):
             message += f"\nwhat to do: {check['remedy']}"
         yield f"::{kind} title={_property(title)}::{_data(message)}"
-    followers = sum(1 for c in summary.get("checks", []) if c.get("follows_from"))
+    followers = sum(1 for c in checks if c.get("follows_from"))
     if hidden or followers:
         yield (f"::notice title=releasegate::{hidden + followers} more failed checks "
                f"({followers} following from the ones above): see the job summary and the reports")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from releasegate.core.errors import ProfileError
+from releasegate.core.evidence import excerpt
 
 POLICY = ("any ROLLBACK → ROLLBACK; else any INVESTIGATE, NOT CHECKED or NO VERDICT → INVESTIGATE; "
           "else GO — per wave when waves are named, the fleet takes the worst wave")
@@ -29,6 +30,7 @@ FAILING = frozenset({"failed", "error"})
 # worst first: what a matrix cell shows when an area's checks differ
 CELL_ORDER = ("failed", "error", "inconclusive", "waived", "passed", "skipped")
 NOT_CHECKED = "NOT CHECKED"
+RUNNER_REACHED_NOTHING = 68  # a run's exit code when no host of its target was reached
 NO_VERDICT = "NO VERDICT"
 
 
@@ -78,8 +80,8 @@ def unreachable(summary: Mapping[str, Any]) -> bool:
 
 def fleet_verdict_of(summary: Mapping[str, Any]) -> tuple[str, int]:
     """The verdict a target counts with in the fleet, and its exit code."""
-    if summary.get("verdict") is None:
-        return NO_VERDICT, 4
+    if summary.get("verdict") is None:  # 68: the runner reached none of its hosts (DNS, route)
+        return (NOT_CHECKED if summary.get("exit_code") == RUNNER_REACHED_NOTHING else NO_VERDICT), 4
     if unreachable(summary):
         return NOT_CHECKED, 4
     return str(summary["verdict"]), int(summary["exit_code"])
@@ -124,7 +126,8 @@ def _why(entries: Sequence[Mapping[str, Any]]) -> str:
         return f"all {len(entries)} target{'s' if len(entries) != 1 else ''} GO"
     rank = {"ROLLBACK": 0, "INVESTIGATE": 1, NOT_CHECKED: 2, NO_VERDICT: 3}
     bad.sort(key=lambda e: rank.get(e["fleet_verdict"], 4))
-    parts = [f"{e['target']} {e['fleet_verdict']}: {str(e.get('reason') or '')[:200]}" for e in bad]
+    parts = [f"{e['target']} {e['fleet_verdict']}: {excerpt(str(e.get('reason') or ''), 200)}"
+             for e in bad]
     return f"{len(bad)} of {len(entries)} targets not GO — " + "; ".join(parts)
 
 

@@ -111,7 +111,11 @@ def load_fleet(path: str | os.PathLike[str]) -> Fleet:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(raw))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ProfileError(f"fleet file {fleet_path}: {where}: {error.message}")
+        # a mapping's message would print it whole, with any credential written in it
+        what = error.message if not isinstance(error.instance, Mapping) else \
+            f"not a valid {error.absolute_path[-1] if error.absolute_path else 'fleet'} entry " \
+            f"({error.validator}; see schemas/fleet.schema.json)"
+        raise ProfileError(f"fleet file {fleet_path}: {where}: {what}")
     defaults = raw.get("defaults") or {}
     base = fleet_path.parent
     targets = [_entry(e, defaults, base, None, f"fleet file {fleet_path}: targets[{i}]")

@@ -122,8 +122,10 @@ def _child(run_one: RunOne, target: FleetTarget, profile: Path, out: Path,
     log = os.open(out / "output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    # no pytest cache: targets running at once would overwrite each other's --lf record
-    args = [*extra, "-p", "no:cacheprovider",
+    # a pytest cache per target (--lf reruns what failed on that target): targets running at
+    # once would overwrite each other's record in one
+    cache = Path.cwd() / ".pytest_cache" / "releasegate-fleet" / target.slug
+    args = [*extra, "-o", f"cache_dir={cache}",
             *([f"--expect-build={target.expect_build}"] if target.expect_build else [])]
     return run_one(profile, str(out), args)
 
@@ -207,9 +209,16 @@ def run_fleet(fleet: Fleet, report_dir: Path, extra: list[str], run_one: RunOne,
     try:
         profiles = write_profiles(fleet, private)
         started = time.time()
-        report_dir.mkdir(parents=True, exist_ok=True)  # each target's last reports stay until
-        # its child replaces them: its previous summary.json is what 000 §5.3's drop compares with
+        report_dir.mkdir(parents=True, exist_ok=True)
         baselines = baseline_files(baseline or [], private / "baselines")
+        for t in fleet.targets:  # a target's last summary.json: its baseline when none is given
+            # (000 §5.3's drop), and out of the way, so a child that dies cannot leave it as if new
+            last = report_dir / "targets" / t.slug / "summary.json"
+            if last.is_file():
+                kept = private / "previous" / f"{t.slug}.json"
+                kept.parent.mkdir(exist_ok=True)
+                os.replace(last, kept)
+                baselines.setdefault(t.name, kept)
         log(f"fleet {fleet.name}: {len(fleet.targets)} targets, {workers} at a time")
         first = profiles[fleet.targets[0].name]
         codes = run_targets(fleet, profiles, report_dir, extra, min(workers, len(fleet.targets)),

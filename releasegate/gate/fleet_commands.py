@@ -24,10 +24,6 @@ from releasegate.gate.outputs import step_summary, write_no_verdict
 Say = Callable[[str], None]
 
 
-def is_fleet(ns: argparse.Namespace) -> bool:
-    return bool(getattr(ns, "fleet", None)) or len(ns.target or []) > 1
-
-
 def load_baseline(ns: argparse.Namespace) -> list[dict[str, Any]] | None:
     """Read before the run: the run may replace the very file the baseline names."""
     return past_runs(ns.baseline) if getattr(ns, "baseline", None) else None
@@ -133,30 +129,3 @@ def cmd_history(ns: argparse.Namespace, extra: list[str]) -> int:
     out.write_text(history_html(runs), encoding="utf-8")
     print(f"releasegate: {len(runs)} runs drawn in {out}")
     return 0
-
-
-def add_commands(sub: Any, report_dir: Callable[[argparse.ArgumentParser], None]) -> None:
-    """``merge``, ``diff``, ``history`` on the command line's sub-parsers."""
-    m = sub.add_parser("merge", help="combine summary.json files of runs made elsewhere into one "
-                       "fleet report and verdict", description="Combine the summaries of runs made "
-                       "elsewhere (one CI job per target or wave) into one fleet report, JUnit, "
-                       "summary.json and verdict; exits with the fleet's verdict code.")
-    m.add_argument("paths", nargs="+", metavar="DIR|summary.json",
-                   help="a summary.json, or a directory with one (or one per sub-directory)")
-    m.add_argument("--fleet", metavar="FILE", help="the fleet file: the waves and their order")
-    m.add_argument("--name", help="the fleet's name in the report (default: the fleet file's)")
-    m.add_argument("--baseline", metavar="PATH", help="compare with a previous summary.json, or "
-                   "the latest in a directory of past runs")
-    report_dir(m)
-    m.set_defaults(func=cmd_merge)
-    d = sub.add_parser("diff", help="what changed between two summary.json files")
-    d.add_argument("a", metavar="A", help="the earlier summary.json")
-    d.add_argument("b", metavar="B", help="the later summary.json")
-    d.add_argument("--json", action="store_true", help="the comparison as JSON")
-    d.set_defaults(func=cmd_diff)
-    h = sub.add_parser("history", help="each target's verdicts and key values over past runs, "
-                       "as inline SVG in one HTML file")
-    h.add_argument("dir", metavar="DIR", help="a directory of past runs' summary.json files")
-    h.add_argument("--last", type=int, default=20, metavar="N", help="the last N runs (default 20)")
-    h.add_argument("--output", metavar="FILE", help="default: DIR/history.html")
-    h.set_defaults(func=cmd_history)

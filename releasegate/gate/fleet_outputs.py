@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from releasegate.core.evidence import excerpt
 from releasegate.fleet.compare import compare, lines
 from releasegate.gate.fleet_report import fleet_html, fleet_junit, fleet_markdown
 from releasegate.gate.outputs import RunOutputs, step_summary
@@ -23,15 +24,15 @@ def _print(line: str = "") -> None:
 
 def terminal(summary: Mapping[str, Any], comparison: Mapping[str, Any] | None,
              report_dir: Path) -> None:
+    if comparison:  # what is new since the last run comes first
+        for line in lines(comparison):
+            _print(line)
+        _print()
     width = max((len(str(t["target"])) for t in summary["targets"]), default=6)
     for t in summary["targets"]:
         wave = f"[{t['wave']}] " if t.get("wave") else ""
-        reason = "" if t["fleet_verdict"] == "GO" else f" — {str(t.get('reason') or '')[:160]}"
+        reason = "" if t["fleet_verdict"] == "GO" else f" — {excerpt(str(t.get('reason') or ''), 160)}"
         _print(f"{t['target']!s:<{width}}  {wave}{t['fleet_verdict']}{reason}")
-    if comparison:
-        _print()
-        for line in lines(comparison):
-            _print(line)
     for w in summary.get("waves", []):
         _print(f"wave {w['name']}: {w['verdict']} ({len(w['targets'])} target"
                f"{'s' if len(w['targets']) != 1 else ''})")

@@ -4,6 +4,8 @@ run, the fleet's report, JUnit and history — from summaries as one-target runs
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -82,13 +84,17 @@ def test_a_fleet_file_merges_defaults_profile_and_overrides_into_each_target(tmp
     ({"targets": [{"name": "a", "helth": {}}]}, "target 'a': (top level): unknown key 'helth'"),
     ({"targets": [{"name": "a", "health": {"base_url": "${NOPE_UNSET_VAR}"}}]},
      "environment variable NOPE_UNSET_VAR is not set"),
+    ({"targets": [{"name": "bad name", "health": {"headers": {"Authorization": "Bearer s3cret"}}}]},
+     "targets.0.name: 'bad name' does not match"),
+    ({"targets": [{"profile": 7, "health": {"headers": {"Authorization": "Bearer s3cret"}}}]},
+     "targets.0"),
 ])
 def test_a_bad_fleet_file_is_one_line(tmp_path, content, needle):
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump(content))
     with pytest.raises(ProfileError) as err:
         write_profiles(load_fleet(path), tmp_path / "private")
-    assert needle in str(err.value) and "\n" not in str(err.value)
+    assert needle in str(err.value) and "\n" not in str(err.value) and "s3cret" not in str(err.value)
 
 
 @pytest.mark.parametrize(("args", "workers", "rest"), [
@@ -114,6 +120,9 @@ def test_the_policy_any_rollback_and_an_unreachable_target_not_checked():
         "outcome": "failed", "count": 1, "check": "suites/health/test_x.py::ready", "total": 2}
     assert fleet["matrix"]["dead"]["health"]["outcome"] == "not_checked"
     assert fleet["areas"] == ["health", "versioning"]
+    blind = dict(DEAD, target="blind", verdict=None, exit_code=68, reason="no verdict: the runner "
+                 "reached no host of the target")
+    assert merge([HEALTHY, blind])["targets"][1]["fleet_verdict"] == "NOT CHECKED"
     without = merge([HEALTHY, DEAD])
     assert (without["verdict"], without["exit_code"]) == ("INVESTIGATE", 4)  # not verified ≠ GO
 
@@ -283,3 +292,56 @@ def test_a_bad_fleet_or_missing_summary_is_one_line_and_exit_64(tmp_path, cli, c
     assert capsys.readouterr().err.strip() == f"releasegate: {tmp_path / 'nothing'} does not exist"
     assert cli(["run", f"--target={tmp_path / 'fleet.yaml'}", f"--baseline={tmp_path / 'none'}",
                 f"--report-dir={tmp_path / 'r'}"]) == 64
+
+
+def test_a_slow_target_holds_only_its_own_worker(tmp_path):
+    """The scheduler: with 2 workers, three quick targets all finish while a slow one runs."""
+    import time
+
+    from releasegate.fleet.spec import Fleet, FleetTarget
+    from releasegate.gate.fleet import run_targets
+
+    targets = tuple(FleetTarget(n, {"name": n}) for n in ("slow", "a", "b", "c"))
+    done: list[str] = []
+
+    def run_one(profile: Path, out: str, extra: list[str]) -> int:
+        time.sleep(1.5 if profile.name == "slow" else 0.05)
+        return 4 if profile.name == "c" else 0
+
+    codes = run_targets(Fleet("f", targets), {t.name: tmp_path / t.name for t in targets}, tmp_path,
+                        [], 2, run_one, lambda line: done.append(line.split(":")[0]))
+    assert codes == {"slow": 0, "a": 0, "b": 0, "c": 4}
+    assert done[-1] == "slow"  # a, b and c went through the other worker meanwhile
+    assert (tmp_path / "targets" / "c" / "output.txt").is_file()  # each child's own output
+
+
+def test_the_example_fleet_loads():
+    fleet = load_fleet(Path(__file__).resolve().parents[2] / "fixtures" / "fleets" / "hunter-rollout.yaml")
+    assert [(t.name, t.wave) for t in fleet.targets] == [
+        ("staging", "staging"), ("prod-eu", "canary"), ("prod-us", "everywhere")]
+    us = fleet.targets[2].data
+    assert us["health"]["base_url"] == "${HUNTER_PROD_US_URL}" and us["environment"] == "production"
+    assert us["health"]["headers"] == {"Authorization": "Bearer ${HUNTER_PROBE_TOKEN}"}  # its profile's
+
+
+def test_baseline_reaches_the_checks_that_judge_a_change(tmp_path, monkeypatch):
+    """--baseline gives 000 §5.3's drop this target's part of the baseline run, for the run only."""
+    from releasegate.gate.fleet import BASELINE_ENV
+    from releasegate.gate.fleet_commands import one
+
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    profile = tmp_path / "p.yaml"
+    profile.write_text(yaml.safe_dump({"name": "healthy", "health": {"base_url": "http://h:1"}}))
+    seen: dict[str, Any] = {}
+
+    def run_one(target: Path, report_dir: str, extra: list[str]) -> int:
+        seen.update(json.loads(Path(os.environ[BASELINE_ENV]).read_text()))
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
+        (Path(report_dir) / "summary.json").write_text(json.dumps(FAULTY | {"target": "healthy"}))
+        return 2
+
+    assert one(str(profile), str(tmp_path / "r"), [], run_one, [merge([HEALTHY, FAULTY])], "b") == 2
+    assert seen["target"] == "healthy" and seen["checks"] == HEALTHY["checks"]
+    assert BASELINE_ENV not in os.environ
+    compared = json.loads((tmp_path / "r" / "summary.json").read_text())["baseline"]["targets"][0]
+    assert compared["new_failures"] == ["suites/health/test_x.py::ready"]
