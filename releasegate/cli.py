@@ -179,7 +179,16 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
     return run_pytest(target, ns.report_dir, [*_plugin_args(ns), *extra])
 
 
+def _need_demo() -> None:
+    """The reference stack's libraries are the demo extra, not the core install."""
+    from releasegate.core.extras import installed
+
+    if not installed("starlette", "uvicorn", "pydantic", "mcp", "sentry_sdk"):
+        raise UsageProblem("the reference stack needs the demo extra: pip install 'releasegate[demo]'")
+
+
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     report_dir = ns.report_dir or "reports"
@@ -198,6 +207,7 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     workdir = Path(ns.report_dir or "reports").resolve() / "stack"

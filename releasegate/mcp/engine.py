@@ -15,6 +15,7 @@ from typing import Any
 
 from releasegate.core.errors import CheckFailed, NotApplicable
 from releasegate.core.evidence import Evidence
+from releasegate.core.extras import installed
 from releasegate.core.profile import Target
 from releasegate.core.redact import Redactor, is_credential_key
 from releasegate.mcp import jsonrpc
@@ -196,7 +197,7 @@ class McpEndpoint:
     def prestart_sdk(self) -> None:
         """Start the SDK conversation in a child process now, to overlap the other checks."""
         request = self.sdk_request()
-        if request is not None and self._sdk is None:
+        if request is not None and self._sdk is None and installed("mcp", "httpx2"):  # else N/A
             self._sdk = BackgroundSdkRun(request)
 
     def sdk_outcome(self, request: SdkRequest) -> SdkOutcome:
