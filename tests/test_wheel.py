@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from releasegate.reference.stack import running_stack
 from tests.support import REPO
@@ -20,8 +22,10 @@ from tests.unit.conftest import clean_env
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with only the wheel (and its core dependencies: no extra) installed; its bin/."""
     root = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(root / "dist"),
-                            str(REPO)], capture_output=True, text=True, timeout=300)
+    # setuptools builds in the checkout's build/: two xdist workers building at once clobber it
+    with FileLock(Path(tempfile.gettempdir()) / f"releasegate-wheel-{REPO.name}.lock"):
+        build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(root / "dist"),
+                                str(REPO)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-3000:]
     assert "deprecat" not in (build.stdout + build.stderr).lower()  # e.g. a TOML-table license
     wheel = next((root / "dist").glob("releasegate-*.whl"))
