@@ -75,3 +75,16 @@ def test_the_deadline_seam_in_httpx_is_where_releasegate_reaches_it():
         assert hasattr(transport._pool, "_network_backend"), "httpx moved its pool's network backend"
     finally:
         transport.close()
+
+
+def test_a_check_whose_extra_is_missing_is_not_applicable_with_the_pip_line():
+    import pytest
+
+    from releasegate.core.errors import NotApplicable
+    from releasegate.core.extras import require
+
+    with pytest.raises(NotApplicable) as caught:
+        require("mcp", "the official MCP SDK client check", "rg_not_installed_module")
+    assert str(caught.value) == ("the official MCP SDK client check needs rg_not_installed_module, which "
+                                 "is not installed: pip install 'releasegate[mcp]'")
+    require("mcp", "the official MCP SDK client check", "json")  # installed: nothing raised
