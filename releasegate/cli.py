@@ -40,13 +40,15 @@ examples:
   releasegate demo -m health --faults db_down   see a ROLLBACK and why
   releasegate stack faults                      the faults the reference stack can switch on
   releasegate run --target fixtures/targets/staging.yaml -m smoke
+  releasegate init https://api.example.com -o profile.yaml   a starting profile, read-only probes
 """
 PASS_THROUGH = """\
 any other argument goes to pytest, e.g.:
   -n auto                 run checks in parallel (pytest-xdist)
   -k EXPR                 only checks whose name matches EXPR
   -v                      show tracebacks of failed checks (default: one line per check)
-  suites/health           a suites/ folder or file instead of every suite
+  --lf, --ff, --sw        rerun what failed last time (pytest's cache, ./.pytest_cache)
+  suites/health, checks/  a suites/ folder or file, or your own checks, instead of every suite
 """
 # Options that only exist in pytest's releasegate plugin; listed here so `--help` shows them.
 PLUGIN_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
