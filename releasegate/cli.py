@@ -40,13 +40,15 @@ examples:
   releasegate demo -m health --faults db_down   see a ROLLBACK and why
   releasegate stack faults                      the faults the reference stack can switch on
   releasegate run --target fixtures/targets/staging.yaml -m smoke
+  releasegate init https://api.example.com -o profile.yaml   a starting profile, read-only probes
 """
 PASS_THROUGH = """\
 any other argument goes to pytest, e.g.:
   -n auto                 run checks in parallel (pytest-xdist)
   -k EXPR                 only checks whose name matches EXPR
   -v                      show tracebacks of failed checks (default: one line per check)
-  suites/health           a suites/ folder or file instead of every suite
+  --lf, --ff, --sw        rerun what failed last time (pytest's cache, ./.pytest_cache)
+  suites/health, checks/  a suites/ folder or file, or your own checks, instead of every suite
 """
 # Options that only exist in pytest's releasegate plugin; listed here so `--help` shows them.
 PLUGIN_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
@@ -187,7 +189,16 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
     return run_pytest(target, ns.report_dir, args)
 
 
+def _need_demo() -> None:
+    """The reference stack's libraries are the demo extra, not the core install."""
+    from releasegate.core.extras import installed
+
+    if not installed("starlette", "uvicorn", "pydantic", "mcp", "sentry_sdk"):
+        raise UsageProblem("the reference stack needs the demo extra: pip install 'releasegate[demo]'")
+
+
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     report_dir = ns.report_dir or "reports"
@@ -206,6 +217,7 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     workdir = Path(ns.report_dir or "reports").resolve() / "stack"
