@@ -248,34 +248,6 @@ def cmd_stack_fault(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def cmd_init(ns: argparse.Namespace, extra: list[str]) -> int:
-    """Write a starting profile from what the live target serves (read-only probes)."""
-    from releasegate.core.profile import expand
-    from releasegate.core.redact import is_credential_header
-    from releasegate.init.probe import discover
-    from releasegate.init.render import render
-
-    written: dict[str, str] = {}
-    for header in ns.header or []:
-        name, _, value = header.partition(":")
-        if not value.strip() or (is_credential_header(name.strip()) and "${" not in value):
-            raise UsageProblem(f"--header {name.strip()!r}: give it as 'Name: value' with credentials as "
-                               "${VAR} (e.g. 'Authorization: Bearer ${MCP_TOKEN}'): init writes no secret")
-        written[name.strip()] = value.strip()
-    try:
-        sent = expand(written, os.environ, set(), {})
-    except ProfileError as exc:
-        raise UsageProblem(f"--header: {exc}") from None
-    text = render(discover(ns.urls, sent), written, ns.urls)
-    if ns.output:
-        Path(ns.output).write_text(text, encoding="utf-8")
-        _say(f"profile written to {ns.output}; review its TODOs, then: releasegate run --target "
-             f"{ns.output} -m smoke")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="releasegate", description="Post-deploy acceptance checks from production "
                     "runbooks.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -322,17 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(fault)
     fault.set_defaults(func=cmd_stack_fault)
 
-    init = sub.add_parser("init", help="write a starting profile from a live target (read-only)",
-                          description="Probe a live target read-only (GET; MCP initialize and "
-                          "tools/list, never a tool call) and write a commented starting profile: "
-                          "health probes, /health/ready, the MCP endpoint and its tools, /metrics "
-                          "families, the OpenAPI document's GET paths.")
-    init.add_argument("urls", nargs="+", metavar="URL",
-                      help="the service's base URL, then its MCP endpoint where served elsewhere")
-    init.add_argument("-o", "--output", metavar="FILE", help="write the profile here (default: stdout)")
-    init.add_argument("--header", action="append", metavar="'NAME: VALUE'",
-                      help="a header for every probe, credentials as ${VAR} (written as given)")
-    init.set_defaults(func=cmd_init)
+    from releasegate.init.command import add_parser as add_init
+
+    add_init(sub)
 
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "
