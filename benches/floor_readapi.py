@@ -9,7 +9,8 @@ only the status codes and that each stream's event arrives:
 - the keep-alive windows of every stream with keepalive_s: read for observe_s, in threads started
   first (the suite starts them at session start too, so they overlap the rest the same way);
 - REST from source_address with basic auth: each endpoint with its params, each unknown_path,
-  OPTIONS on each endpoint path, the protected path without and with wrong credentials;
+  OPTIONS on each endpoint path, the protected path without and with wrong credentials, and
+  without credentials under each forwarding header alone (X-Forwarded-For, X-Real-IP, Forwarded);
 - from the outside address: the protected path, plainly and with spoofed forwarding headers;
 - each stream until its event (both at once), then again with Last-Event-ID;
 - versioning: each v1 endpoint, each legacy endpoint, the OpenAPI document.
@@ -96,6 +97,10 @@ def main(argv: list[str]) -> int:
     with client(api["base_url"], api.get("source_address"), None) as anonymous:
         expect("no credentials", anonymous.get(protected).status_code, 401)
         expect("wrong credentials", anonymous.get(protected, auth=(auth[0], "wrong")).status_code, 401)
+        trusted = api.get("source_address") or "127.0.0.1"  # each forwarding header alone: 401
+        for header, value in (("X-Forwarded-For", trusted), ("X-Real-IP", trusted),
+                              ("Forwarded", f"for={trusted}")):
+            expect(header, anonymous.get(protected, headers={header: value}).status_code, 401)
     listed = api.get("source_address")
     with client(api["base_url"], api["allowlist"]["outside_address"], auth) as outside:
         expect("outside", outside.get(protected).status_code, 403)

@@ -40,13 +40,15 @@ examples:
   releasegate demo -m health --faults db_down   see a ROLLBACK and why
   releasegate stack faults                      the faults the reference stack can switch on
   releasegate run --target fixtures/targets/staging.yaml -m smoke
+  releasegate init https://api.example.com -o profile.yaml   a starting profile, read-only probes
 """
 PASS_THROUGH = """\
 any other argument goes to pytest, e.g.:
   -n auto                 run checks in parallel (pytest-xdist)
   -k EXPR                 only checks whose name matches EXPR
   -v                      show tracebacks of failed checks (default: one line per check)
-  suites/health           a suites/ folder or file instead of every suite
+  --lf, --ff, --sw        rerun what failed last time (pytest's cache, ./.pytest_cache)
+  suites/health, checks/  a suites/ folder or file, or your own checks, instead of every suite
 """
 # Options that only exist in pytest's releasegate plugin; listed here so `--help` shows them.
 PLUGIN_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
@@ -187,7 +189,16 @@ def cmd_run(ns: argparse.Namespace, extra: list[str]) -> int:
     return run_pytest(target, ns.report_dir, args)
 
 
+def _need_demo() -> None:
+    """The reference stack's libraries are the demo extra, not the core install."""
+    from releasegate.core.extras import installed
+
+    if not installed("starlette", "uvicorn", "pydantic", "mcp", "sentry_sdk"):
+        raise UsageProblem("the reference stack needs the demo extra: pip install 'releasegate[demo]'")
+
+
 def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     report_dir = ns.report_dir or "reports"
@@ -206,6 +217,7 @@ def cmd_demo(ns: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_stack_up(ns: argparse.Namespace, extra: list[str]) -> int:
+    _need_demo()
     from releasegate.reference.stack import running_stack
 
     workdir = Path(ns.report_dir or "reports").resolve() / "stack"
@@ -236,34 +248,6 @@ def cmd_stack_fault(ns: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def cmd_init(ns: argparse.Namespace, extra: list[str]) -> int:
-    """Write a starting profile from what the live target serves (read-only probes)."""
-    from releasegate.core.profile import expand
-    from releasegate.core.redact import is_credential_header
-    from releasegate.init.probe import discover
-    from releasegate.init.render import render
-
-    written: dict[str, str] = {}
-    for header in ns.header or []:
-        name, _, value = header.partition(":")
-        if not value.strip() or (is_credential_header(name.strip()) and "${" not in value):
-            raise UsageProblem(f"--header {name.strip()!r}: give it as 'Name: value' with credentials as "
-                               "${VAR} (e.g. 'Authorization: Bearer ${MCP_TOKEN}'): init writes no secret")
-        written[name.strip()] = value.strip()
-    try:
-        sent = expand(written, os.environ, set(), {})
-    except ProfileError as exc:
-        raise UsageProblem(f"--header: {exc}") from None
-    text = render(discover(ns.urls, sent), written, ns.urls)
-    if ns.output:
-        Path(ns.output).write_text(text, encoding="utf-8")
-        _say(f"profile written to {ns.output}; review its TODOs, then: releasegate run --target "
-             f"{ns.output} -m smoke")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="releasegate", description="Post-deploy acceptance checks from production "
                     "runbooks.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -290,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugin_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    stack = sub.add_parser("stack", help="the reference stack: up, faults")
+    stack = sub.add_parser("stack", help="the reference stack: up, faults, fault")
     stack_sub = stack.add_subparsers(dest="stack_command", metavar="ACTION", required=True,
                                      parser_class=Parser)
     up = stack_sub.add_parser("up", help="keep the reference stack running; print its profile path")
@@ -310,17 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_dir(fault)
     fault.set_defaults(func=cmd_stack_fault)
 
-    init = sub.add_parser("init", help="write a starting profile from a live target (read-only)",
-                          description="Probe a live target read-only (GET; MCP initialize and "
-                          "tools/list, never a tool call) and write a commented starting profile: "
-                          "health probes, /health/ready, the MCP endpoint and its tools, /metrics "
-                          "families, the OpenAPI document's GET paths.")
-    init.add_argument("urls", nargs="+", metavar="URL",
-                      help="the service's base URL, then its MCP endpoint where served elsewhere")
-    init.add_argument("-o", "--output", metavar="FILE", help="write the profile here (default: stdout)")
-    init.add_argument("--header", action="append", metavar="'NAME: VALUE'",
-                      help="a header for every probe, credentials as ${VAR} (written as given)")
-    init.set_defaults(func=cmd_init)
+    from releasegate.init.command import add_parser as add_init
+
+    add_init(sub)
 
     run = sub.add_parser("run", help="run suites against a target profile (extra args go to pytest)",
                          description="Run the suites against PROFILE with the report defaults; "

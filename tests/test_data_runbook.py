@@ -63,6 +63,8 @@ def test_coverage_in_a_fraction_column_drops_against_the_previous_run(stack, tmp
     assert message.startswith("overall_coverage dropped in 1 of 30 rows against the baseline "
                               "(previous run's summary.json")
     assert message.endswith("league 3 season 2025 injuries 0.43 (43 %), was 0.93 (93 %)")
+    again = check(path, reports, "test_coverage_not_dropped")  # still low: still reported
+    assert again[0] == "failed" and again[1].endswith("injuries 0.43 (43 %), was 0.93 (93 %)")
 
 
 def test_standings_tasks_still_open_are_counted_exactly_past_50(stack, tmp_path):

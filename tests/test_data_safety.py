@@ -3,6 +3,8 @@ it runs unchanged behind PgBouncer in transaction pooling without leaking settin
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 import yaml
@@ -87,7 +89,8 @@ def test_no_credential_reaches_any_output(tmp_path):
     pg_secret = "pg-Secret-4711"
     with running_stack(only=("data", "redis")) as stack:
         profile = yaml.safe_load(stack.profile_path.read_text())
-        redis_url = profile["redis"]["url"]
+        # the stack's profile holds its credentials as ${VAR}s it exported: the URL in full here
+        redis_url = os.path.expandvars(profile["redis"]["url"])
         redis_secret = stack.redis.password
         env = {"RG_TEST_DSN": f"{profile['database']['dsn']}?password={pg_secret}",
                "RG_TEST_REDIS_URL": redis_url}

@@ -70,9 +70,7 @@ NOT_SIGNAL_READING = {
     "data": {"test_database_reachable_and_read_only", "test_role_cannot_write",
              "test_postgres_port_not_public"},
     "redis": {"test_redis_ping", "test_redis_set_get_del", "test_redis_latency_p95",
-              "test_redis_requires_auth", "test_redis_port_not_public",
-              # an empty Celery queue is an absent key in Redis: absence is the healthy state
-              "test_celery_queue_length[celery]"},
+              "test_redis_requires_auth", "test_redis_port_not_public"},
     "rollback or observability": {
         "test_sentry_dsn_well_formed", "test_previous_stable_revision_recorded",
         "test_feedback_stats_reachable", "test_system_health_reachable", "test_kill_switch_stops_pilot_jobs",

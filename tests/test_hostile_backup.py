@@ -180,3 +180,26 @@ def test_a_select_only_source_role_is_inconclusive_with_the_grant_not_rollback(t
     assert "GRANT SELECT ON ALL SEQUENCES IN SCHEMA app, public TO zoo_gate" in message
     assert message.endswith("ALTER ROLE zoo_gate BYPASSRLS")
     assert run.summary["verdict"] == "INVESTIGATE" and run.returncode == 4
+
+
+def test_a_go_within_the_tolerance_still_says_what_differs(tmp_path, source_server):
+    """Issue 20 §4: against the live source within a tolerance, a GO names each difference in
+    the terminal, the report and summary.json, and how to get an exact basis."""
+    from releasegate.backup.rehearsal import record_dump
+    from releasegate.reference import backup_tamper
+
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    latest = backups / "backup_20261206_020000.sql"
+    record_dump(source_server.dsn("backup_fixture"), latest, Options(), dump_format="p")
+    (backups / "backup_20261206_020000.sql.counts.json").unlink()  # no exact basis
+    backup_tamper.drop_row(latest, "public.audit_log", row=3)
+    run = run_backup(tmp_path, {"source": {"dsn": source_server.dsn("backup_fixture")},
+                                "files": {"path": str(backups), "retention": {"min_count": 1},
+                                          "count_tolerance_pct": 10}})
+    assert run.failed() == {} and run.summary["verdict"] == "GO", run.failed()
+    note = next(n for n in run.summary["notes"] if n.startswith("backup latest rehearsal"))
+    assert "public.audit_log: 49 rows restored, 50 on the source (-1)" in note
+    assert "python -m releasegate.backup dump" in note
+    assert f"note: {note}" in run.stdout
+    assert "public.audit_log: 49 rows restored" in (tmp_path / "reports" / "report.html").read_text()

@@ -163,6 +163,9 @@ FAULTS = [
 ] + [
     (kind, False, "cursor_repeats", "handshake (paging)", "test_tools_list_answers", "repeats an earlier")
     for kind in (PY_LOW, TS)
+] + [
+    (TS, False, "unknown_session_400", "transport", "test_unknown_session_id_is_404",
+     "with an unknown mcp-session-id answered 400"),
 ]
 
 

@@ -79,7 +79,8 @@ def profile(base_url: str, prometheus_url: str) -> dict[str, Any]:
             ],
             "prometheus": {"base_url": prometheus_url, "selector": f'job="{service.JOB}"',
                            "labels": {"endpoint": "handler"}, "status_codes": "grouped"},
-            "alert_rules": {"required": [r["alert"] for r in service.RULES], "critical": ["ApiDown"]},
+            "alert_rules": {"required": [r["alert"] for r in service.RULES],
+                            "critical": [r["alert"] for r in service.RULES if r["severity"] == "critical"]},
             "post_deploy": {"error_rate": {"query": ERROR_RATE}},
         },
     }
@@ -111,7 +112,9 @@ def test_healthy_independent_service_is_go_with_zero_failed_checks(tmp_path):
 
 @pytest.mark.parametrize(("fault", "failing"), [
     ("errors", {"test_error_rate_below_1_percent": "the error rate over the last 10m is 10 %, over the "
-                                                   "1 % limit"}),
+                                                   "1 % limit",
+                "test_no_critical_alert_firing": "1 critical alert(s) firing after the deploy: "
+                                                 "ApiErrorBudgetBurn"}),
     ("latency_unobserved", {
         "test_metric_families_exported": "http_request_duration_seconds has no sample while "
                                          "http_requests_total counted",

@@ -56,7 +56,7 @@ class EchoingReadApi(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         else:
-            self._json(200, {"daily_remaining": 10, **echo})
+            self._json(200, {"daily_remaining": 10, "minute_remaining": None, **echo})  # 000 §1.2 A
 
     def do_OPTIONS(self) -> None:
         self._json(405, {"detail": "Method Not Allowed"}, Allow="GET, HEAD")

@@ -4,6 +4,7 @@ skipped without --allow-mutations, and no key of the profile in any output."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,9 +42,10 @@ def releasegate_run(profile: Path, report_dir: Path, *args: str) -> SuiteRun:
 
 
 def profile_secrets(profile: Path) -> list[str]:
-    """The keys and tokens the stack wrote into its profile as ${VAR:-default}."""
-    return [v for v in re.findall(r"\$\{RG_REFERENCE_\w+:-([^}]+)\}", profile.read_text())
-            if not v.startswith("http")] + re.findall(r"//(\w+)@", profile.read_text())
+    """The keys and tokens the stack's profile names as ${VARS}: their values are in this
+    process's environment while the stack runs (the profile holds none of them)."""
+    values = [os.environ[name] for name in re.findall(r"\$\{(RG_REF\w+)\}", profile.read_text())]
+    return [found.group(1) if (found := re.match(r"https?://(\w+)@", v)) else v.split()[-1] for v in values]
 
 
 def test_every_exit_code_from_a_fault(tmp_path):

@@ -36,14 +36,14 @@ def summary(out: Path) -> dict[str, Any]:
 
 def test_window_starts_go_and_degrades_to_rollback_when_a_fault_is_switched_on(tmp_path, monkeypatch):
     monkeypatch.setenv("RG_TRAFFIC_INTERVAL_S", "0.5")  # live traffic every half second
-    env = clean_env()
     with running_stack(only=PARTS) as stack:
+        env = clean_env()  # with the stack's credentials, exported while it runs
         profile = str(stack.profile_path)
-        healthy = subprocess.run(releasegate("watch", "--target", profile, "--for", "3s", "--every",
+        healthy = subprocess.run(releasegate("watch", "--target", profile, "--for", "4s", "--every",
                                              "1s", "-m", "health", "--report-dir", str(tmp_path / "go")),
                                  env=env, capture_output=True, text=True, timeout=120)
+        assert healthy.returncode == 0, healthy.stderr
         go = summary(tmp_path / "go")
-        assert healthy.returncode == 0, (healthy.stderr, go["decided_by"])
         assert go["decision"] == "GO" and go["complete"]
         assert set(go["trackers"]) >= {"api_5xx", "minute_remaining", "s1_rate", "ready_latency_ms",
                                        "core_fixtures", "ready", "live"}
@@ -89,3 +89,21 @@ def test_window_starts_go_and_degrades_to_rollback_when_a_fault_is_switched_on(t
     assert f'class="sample failed" data-cycle="{by["cycle"]}"' in chart
     assert chart.count('class="sample successful"') >= 3
     assert 'data-decision="ROLLBACK"' in dom and "http-equiv" not in dom
+
+
+def test_rollback_triggers_repeat_with_002_clocks(tmp_path):
+    """-m rollback repeats the 002 §6.1 triggers as checks: a 5xx spike rolls back at once
+    (002 §6.3 "hemen rollback"), an S1 spike only opens a 15-minute investigation."""
+    with running_stack("error_5xx_burst,s1_spike", only=("observability", "rollback", "watch")) as stack:
+        proc = subprocess.run(releasegate("watch", "--target", str(stack.profile_path), "--for", "5s",
+                                          "--every", "1s", "-m", "rollback", "--report-dir",
+                                          str(tmp_path / "out")),
+                              env=clean_env(), capture_output=True, text=True, timeout=120)
+    s = summary(tmp_path / "out")
+    assert proc.returncode == 2 and s["decision"] == "ROLLBACK", (proc.stderr, s["decided_by"])
+    assert (s["decided_by"]["name"], s["decided_by"]["cycle"]) == ("error_5xx", 0)
+    assert "5xx rate" in s["decided_by"]["reason"] and s["cycles_done"] == 1
+    s1 = s["trackers"]["s1_spike"]
+    assert s1["decision"] == "INVESTIGATE" and "ROLLBACK if it still holds after 15m" in \
+        s1["decided_by"]["reason"]
+    assert {"ready", "live"}.isdisjoint(s["trackers"])  # -m rollback: no probes

@@ -47,7 +47,7 @@ def restore_and_compare(result: Rehearsal, backup: BackupFile, major: int, datab
             if not result.restored:
                 return
             replica = server.dsn(database)
-            compare(result, replica, expect, progress)
+            compare(result, replica, expect, progress, options.jobs)
             result.queries = [run_query(replica, q, options) for q in options.queries]
             if options.alembic is not None:
                 progress.say("alembic rehearsal", "current, downgrade -1, upgrade head",

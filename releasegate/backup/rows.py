@@ -10,7 +10,9 @@ ask that a backup be restorable and complete).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,7 @@ from releasegate.backup.catalog import NOT_EXTENSION_MEMBER, USER_SCHEMAS, first
 
 LEAF_TABLES = f"""
     SELECT format('%I.%I', n.nspname, c.relname), n.nspname, c.relname, c.relkind,
-           c.relispopulated
+           c.relispopulated, pg_relation_size(c.oid)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS}
       AND {NOT_EXTENSION_MEMBER.format(oid='c.oid')}
@@ -45,12 +47,14 @@ class Counts:
     sequences: dict[str, int | None] = field(default_factory=dict)  # None: never called
     counted_as: str = ""
     errors: dict[str, str] = field(default_factory=dict)  # table -> why it could not be counted
-    fingerprints: dict[str, str] = field(default_factory=dict)  # table -> fingerprint.row_hash
+    fingerprints: dict[str, str] = field(default_factory=dict)  # table -> fingerprint.ROW_HASH
+    probe: str = ""  # fingerprint.probe(): equal on both sides, or the fingerprints do not compare
 
     def as_dict(self) -> dict[str, Any]:
         return {"tables": self.tables, "matviews": self.matviews, "sequences": self.sequences,
                 "counted_as": self.counted_as, "errors": self.errors,
-                "fingerprints": self.fingerprints, "fingerprint": fp.METHOD}
+                "fingerprints": self.fingerprints, "fingerprint": fp.METHOD,
+                "fingerprint_probe": self.probe}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Counts:
@@ -58,7 +62,8 @@ class Counts:
         prints = data.get("fingerprints", {}) if data.get("fingerprint") == fp.METHOD else {}
         return cls(dict(data.get("tables", {})), dict(data.get("matviews", {})),
                    dict(data.get("sequences", {})), str(data.get("counted_as", "")),
-                   dict(data.get("errors", {})), dict(prints))
+                   dict(data.get("errors", {})), dict(prints),
+                   str(data.get("fingerprint_probe", "")))
 
 
 def counting_role(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
@@ -77,42 +82,81 @@ def counting_role(conn: psycopg.Connection[Any]) -> tuple[str, bool]:
 
 def count_rows(conn: psycopg.Connection[Any],
                progress: Callable[[int, int], None] | None = None,
-               fingerprints: bool = True) -> Counts:
+               fingerprints: bool = True,
+               helpers: Sequence[psycopg.Connection[Any]] = ()) -> Counts:
     """Count (and fingerprint) every leaf table and materialized view; read every sequence.
 
     The session sets row_security off (as pg_dump does): a table whose rows RLS would hide from
     this role makes its count an error, reported per table, rather than a silently low number.
     Runs inside whatever transaction ``conn`` is in (the dump's exported snapshot, for a fresh
-    dump), using savepoints so one failed count does not end it.
+    dump), using savepoints so one failed count does not end it. ``helpers`` are more sessions
+    on the same quiescent database (the restored replica): tables are shared out among them,
+    largest first, each session reading one table at a time.
     """
     counts = Counts()
     counts.counted_as, _ = counting_role(conn)
-    in_transaction = bool(conn.info.transaction_status)
-    conn.execute("SET LOCAL row_security = off" if in_transaction else "SET row_security = off")
+    sessions = [conn, *helpers]
+    for session in sessions:
+        _prepare(session, fingerprints)
     if fingerprints:
-        fp.fix_output_settings(conn, local=in_transaction)
+        counts.probe = fp.probe(conn)
     tables = conn.execute(LEAF_TABLES).fetchall()
-    for done, (qualified, schema, name, kind, populated) in enumerate(tables, 1):
+    for qualified, _s, _n, kind, populated, _size in tables:
         if kind == "m" and not populated:
             counts.matviews[qualified] = None
-            continue
-        try:
-            with conn.transaction():
-                row = conn.execute(fp.table_query(schema, name, fingerprints)).fetchone()
-        except psycopg.Error as exc:
-            counts.errors[qualified] = first_line(exc)
-            continue
-        value = int(row[0]) if row else 0
-        (counts.matviews if kind == "m" else counts.tables)[qualified] = value
-        if fingerprints and row is not None:
-            counts.fingerprints[qualified] = str(row[1] or 0)
-        if progress is not None:
-            progress(done, len(tables))
+    todo = deque(sorted((t for t in tables if t[3] != "m" or t[4]), key=lambda t: -t[5]))
+    found: dict[str, tuple[int, str] | str] = {}
+    lock = threading.Lock()
+
+    def work(session: psycopg.Connection[Any]) -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                qualified, schema, name, _kind, _populated, _size = todo.popleft()
+            found[qualified] = _one(session, schema, name, fingerprints)
+            if progress is not None:
+                progress(len(found), len(tables))
+
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in helpers]
+    for thread in threads:
+        thread.start()
+    work(conn)
+    for thread in threads:
+        thread.join()
+    for qualified, _s, _n, kind, _populated, _size in tables:
+        got = found.get(qualified)
+        if isinstance(got, str):
+            counts.errors[qualified] = got
+        elif got is not None:
+            (counts.matviews if kind == "m" else counts.tables)[qualified] = got[0]
+            if fingerprints:
+                counts.fingerprints[qualified] = got[1]
     for name, value, readable in conn.execute(SEQUENCE_VALUES).fetchall():
         if not readable:
             counts.errors[name] = f"no SELECT or USAGE privilege on sequence {name}"
         counts.sequences[name] = None if value is None else int(value)
     return counts
+
+
+def _prepare(conn: psycopg.Connection[Any], fingerprints: bool) -> None:
+    in_transaction = bool(conn.info.transaction_status)
+    conn.execute("SET LOCAL row_security = off" if in_transaction else "SET row_security = off")
+    if fingerprints:
+        fp.fix_output_settings(conn, local=in_transaction)
+
+
+def _one(conn: psycopg.Connection[Any], schema: str, name: str, fingerprints: bool
+         ) -> tuple[int, str] | str:
+    """(rows, fingerprint) of one table, or why it could not be read."""
+    try:
+        with conn.transaction():
+            row = conn.execute(fp.table_query(schema, name, fingerprints)).fetchone()
+    except psycopg.Error as exc:
+        return first_line(exc)
+    if row is None:  # pragma: no cover - an aggregate returns one row
+        return 0, "0"
+    return int(row[0]), str(row[1] or 0) if fingerprints else ""
 
 
 @dataclass
@@ -163,6 +207,9 @@ def compare_counts(expected: Counts, restored: Counts, tolerance_pct: float = 0.
     ``within`` so a GO still says them."""
     diff = CountDiff()
     slack = tolerance_pct / 100.0
+    # the row hash is Postgres's own text hash: the same everywhere but across byte orders,
+    # which the probe (one known value hashed on each side) shows
+    comparable = expected.probe == restored.probe
     for table, want in expected.tables.items():
         got = restored.tables.get(table)
         diff.compared += 1
@@ -172,7 +219,7 @@ def compare_counts(expected: Counts, restored: Counts, tolerance_pct: float = 0.
         if got != want:
             diff.within.append(f"{table}: {got} rows restored, {want} on the source "
                                f"({'+' if got > want else ''}{got - want})")
-        if table in expected.fingerprints and table in restored.fingerprints:
+        if comparable and table in expected.fingerprints and table in restored.fingerprints:
             diff.fingerprinted += 1
             if expected.fingerprints[table] != restored.fingerprints[table] and got == want:
                 if slack:

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpcore
-from httpcore import NetworkBackend, NetworkStream
-from httpcore._backends.sync import SyncBackend
+from httpcore import NetworkBackend, NetworkStream, SyncBackend
 
 _LOCAL = threading.local()
 

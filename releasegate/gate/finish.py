@@ -4,6 +4,7 @@ published together, and the log's last lines — on the xdist controller."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -137,6 +138,16 @@ def finalize_html(run: RunState) -> None:
     path.write_text(inject(path.read_text(encoding="utf-8"), view), encoding="utf-8")
 
 
+def junit_names(nodeid: str) -> list[str]:
+    """A node id as JUnit XML names it: ``suites.health.test_x`` (classname) and the test's name;
+    pytest's junitxml mangle_test_address, which pytest keeps private (_pytest.junitxml)."""
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+    names[-1] += bracket + params
+    return names
+
+
 def finalize_junit(run: RunState) -> None:
     """JUnit says what summary.json says: a follower's failure message names its root cause."""
     path = run.outputs.path("junit.xml")
@@ -145,11 +156,9 @@ def finalize_junit(run: RunState) -> None:
         return
     from xml.etree import ElementTree
 
-    from _pytest.junitxml import mangle_test_address
-
     wanted = {}
     for nodeid, message in followers.items():
-        names = mangle_test_address(nodeid)
+        names = junit_names(nodeid)
         wanted[(".".join(names[:-1]), names[-1])] = message
     tree = ElementTree.parse(path)
     for case in tree.iter("testcase"):

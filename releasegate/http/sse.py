@@ -1,7 +1,7 @@
 """Reading a Server-Sent Events stream with hard limits: a deadline, a byte cap, bounded memory.
 
-httpx-sse makes the request (``connect_sse``: the Accept and Cache-Control headers) and parses
-the fields (its ``SSELineDecoder`` and ``SSEDecoder``). Its ``iter_sse`` loop is not used, for
+httpx-sse makes the request (``connect_sse``: the Accept and Cache-Control headers); the fields
+are parsed by the standard's algorithm (releasegate.http.sse_fields). Its ``iter_sse`` loop is not used, for
 four reasons checked on httpx-sse 0.4.3 (shared/notes/readapi-data-redis-prometheus.md):
 
 - keep-alive comments (``: ping``) are invisible to it, and once an event carried an ``id:``
@@ -28,11 +28,11 @@ from typing import Any
 
 import httpx
 from httpx_sse import connect_sse
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the field parser iter_sse uses
 
 from releasegate.core.deadline import deadline as exchange_deadline
 from releasegate.core.evidence import Exchange, excerpt
 from releasegate.http.client import HttpTarget, describe_transport_error, is_unreachable
+from releasegate.http.sse_fields import FieldDecoder, LineSplitter
 
 KEEP_EVENTS = 20  # events kept for evidence and judging; the rest are only counted
 MAX_NAMES = 20  # distinct event names counted; more are counted as "(other)"
@@ -203,8 +203,8 @@ class EventParser:
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._lines = SSELineDecoder()
-        self._fields = SSEDecoder()
+        self._lines = LineSplitter()
+        self._fields = FieldDecoder()
         self._data_lines = 0  # data: lines since the last dispatch
         self.pending = 0  # characters of an event begun and not yet dispatched
 

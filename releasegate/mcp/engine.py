@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from releasegate.core.extras import installed
 from releasegate.core.profile import Target
 from releasegate.core.redact import Redactor
 from releasegate.mcp.client import McpClient, ToolListing
@@ -93,7 +94,7 @@ class McpEndpoint(ConformanceProbes):
     def prestart_sdk(self) -> None:
         """Start the SDK conversation in a child process now, to overlap the other checks."""
         request = self.sdk_request()
-        if request is not None and self._sdk is None:
+        if request is not None and self._sdk is None and installed("mcp", "httpx2"):  # else N/A
             self._sdk = BackgroundSdkRun(request)
 
     def sdk_outcome(self, request: SdkRequest) -> SdkOutcome:

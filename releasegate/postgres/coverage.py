@@ -105,9 +105,13 @@ def baseline_for(cfg: Mapping[str, Any], previous_summary: Path | None, target_n
     return Baseline(rows, None if default is None else float(default), "; ".join(sources) or said)
 
 
-def record(current: Mapping[str, float], unit: str) -> dict[str, dict[str, float]]:
-    """This run's values in percent, as the check's evidence: the next run's baseline."""
-    return {RECORD_KEY: {k: round(to_percent(v, unit), 4) for k, v in current.items()}}
+def record(current: Mapping[str, float], unit: str,
+           dropped: Iterable[Drop] = ()) -> dict[str, dict[str, float]]:
+    """This run's values in percent, as the check's evidence: the next run's baseline. A row
+    that dropped keeps its baseline, so the next run reports the drop again until it recovers
+    (or the profile's baseline_percent / a new report directory says the new level is right)."""
+    kept = {d.key: d.before_percent for d in dropped}
+    return {RECORD_KEY: {k: round(kept.get(k, to_percent(v, unit)), 4) for k, v in current.items()}}
 
 
 @dataclass(frozen=True)

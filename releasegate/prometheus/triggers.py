@@ -61,8 +61,11 @@ def configure(name: str, overrides: Mapping[str, Any] | None, naming: Naming | N
     if baseline:
         changes["baseline_since"] = baseline["since"]
         changes["baseline_window"] = baseline.get("window", trigger.baseline_window)
-    if "query" in (overrides or {}) and "metrics" not in (overrides or {}):
-        changes["metrics"] = metric_names(changes["value"])  # a custom query: all it names must exist
+    if "query" in (overrides or {}):
+        # a custom query: every metric it names must have series; a listed one adds to them, it
+        # never exempts one (an "or vector(0)" over an unexported metric would read as 0)
+        listed = tuple((overrides or {}).get("metrics") or ())
+        changes["metrics"] = tuple(dict.fromkeys((*listed, *metric_names(changes["value"]))))
     return replace(trigger, **changes)
 
 

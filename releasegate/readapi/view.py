@@ -35,7 +35,6 @@ def _no_event(cfg: Mapping[str, Any], reading: Reading) -> dict[str, str]:
         "in the publisher, or roll back the release that renamed it")}
 
 
-
 class ReadApiView:
     """What one check uses: the shared Read API, recording what the check judged as evidence."""
 
@@ -70,7 +69,7 @@ class ReadApiView:
         if found is None:
             fetch = self.get(name)
             raise CheckFailed(f"{fetch.label}: no list of items at {where or '(the body)'!r}",
-                              cause=fetch.key)
+                              cause=fetch.key, kind="missing")
         self.evidence.note(items=len(found))
         return found
 

@@ -243,6 +243,30 @@ class RedisTarget:
         with self._lock:
             return self._timed(shown, run)
 
+    def queue_declared(self, queue: str, sep: str, max_keys: int = 100) -> RedisReply:
+        """The kombu binding key that declares ``queue`` on this Redis, or None.
+
+        kombu's Redis transport keeps each queue's bindings in a set ``_kombu.binding.<exchange>``
+        with members ``<routing_key><sep><pattern><sep><queue>`` (kombu/transport/redis.py). An
+        empty queue is an absent list, so this tells "empty" from "not this broker's queue".
+        """
+        shown = f"SCAN 0 MATCH _kombu.binding.* ; SMEMBERS … (queue {queue!r})"
+        if self._dead is not None:
+            return self._again(shown)
+
+        def run() -> str | None:
+            for n, key in enumerate(self.client.scan_iter(match="_kombu.binding.*", count=100)):
+                if n >= max_keys:
+                    break
+                for member in self.client.smembers(key):
+                    text = member.decode(errors="replace") if isinstance(member, bytes) else str(member)
+                    if text.split(sep)[-1] == queue:
+                        return key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+            return None
+
+        with self._lock:
+            return self._timed(shown, run)
+
     def unauthenticated_ping(self) -> RedisReply:
         """PING on a new connection that sends no credentials (the AUTH check)."""
         made: list[redis.Redis] = []

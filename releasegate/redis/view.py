@@ -93,6 +93,13 @@ class RedisView:
         shown = "\n".join(f"{n!r}: {v}" for n, v in (reply.value or {}).items())
         return dict(self.require(reply, shown=shown, reproduce=reproduce))
 
+    def queue_declared(self, queue: str, sep: str) -> str | None:
+        __tracebackhide__ = True
+        reply = self.redis.queue_declared(queue, sep)
+        found = self.require(reply, shown=f"{queue!r} declared by: {reply.value or 'no binding'}",
+                             reproduce=self.cli("--scan", "--pattern", "_kombu.binding.*"))
+        return None if found is None else str(found)
+
 
 def _show(value: Any) -> str:
     if isinstance(value, bytes):

@@ -45,7 +45,7 @@ def externalise(profile: Any, env: dict[str, str], keys: tuple[str, ...] = ()) -
     if isinstance(profile, list):
         return [externalise(v, env, (*keys, str(i))) for i, v in enumerate(profile)]
     if isinstance(profile, str) and (found := _DEFAULTED.match(profile)):
-        env.setdefault(found.group("name"), os.environ.get(found.group("name"), found.group("default")))
+        env[found.group("name")] = found.group("default")  # the value this stack's app was given
         return f"${{{found.group('name')}}}"
     if isinstance(profile, str) and URL_SHAPE.match(profile):
         try:

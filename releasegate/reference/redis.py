@@ -44,6 +44,8 @@ FAULTS = (
           "004 Pre-Deployment (backup strategy)"),
     Fault("redis_read_only_replica", "the service's Redis is a read-only replica: writes fail with READONLY",
           "001 §6.4"),
+    Fault("celery_queue_undeclared", "signal absent: no worker ever declared the 'celery' queue on this "
+          "Redis (no _kombu.binding set names it) and the queue list is empty", "004 Celery"),
     Fault("redis_info_sparse", "signal absent: the service's Redis is a Redis-compatible server whose "
           "INFO lacks the memory, keyspace, clients and persistence fields", "003, 004"),
     Fault("redis_port_exposed", "the Redis port answers on the public address 127.0.0.2", "000 §5.5"),
@@ -67,6 +69,8 @@ def before_app(ctx: StackContext) -> None:
         for i in range(20):
             pipe.get(f"cache:dashboard:missing:{i}")
         pipe.execute()
+        if "celery_queue_undeclared" not in ctx.faults:  # what a Celery worker declares on start
+            r.sadd("_kombu.binding.celery", CELERY_SEP.join(["celery", "", "celery"]))
         if "redis_no_auth" not in ctx.faults:
             password = secrets.token_urlsafe(18)
             r.config_set("requirepass", password)

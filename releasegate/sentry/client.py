@@ -14,16 +14,22 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sentry_sdk
-from sentry_sdk.utils import BadDsn, Dsn
+from releasegate.core.extras import require
+
+if TYPE_CHECKING:
+    from sentry_sdk.utils import Dsn
 
 FLUSH_TIMEOUT_S = 10.0
 
 
 def parse_dsn(dsn: str) -> tuple[Dsn | None, str | None]:
-    """The parsed DSN, or one line saying what is wrong with it (never the DSN itself)."""
+    """The parsed DSN, or one line saying what is wrong with it (never the DSN itself); N/A
+    without sentry-sdk (``releasegate[sentry]``), whose parser this is."""
+    require("sentry", "the Sentry checks (001 §6.2)", "sentry_sdk")
+    from sentry_sdk.utils import BadDsn, Dsn
+
     if not dsn or not dsn.strip():
         return None, "the DSN is empty"
     try:
@@ -72,6 +78,9 @@ def send_test_event(dsn: str, *, environment: str, tags: Mapping[str, str],
                     flush_timeout_s: float = FLUSH_TIMEOUT_S) -> SentEvent:
     """Raise and capture a ZeroDivisionError (as 001 §6.2 does) with ``tags`` and ``context``;
     sending gives up after ``flush_timeout_s`` (the profile's total timeout)."""
+    require("sentry", "the Sentry test event (001 §6.2)", "sentry_sdk")
+    import sentry_sdk
+
     client = sentry_sdk.Client(dsn, environment=environment, default_integrations=False,
                                auto_enabling_integrations=False, integrations=[],
                                shutdown_timeout=flush_timeout_s, send_client_reports=False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasegate.core.errors import ServerUnavailable, UsageProblem
+from releasegate.core.extras import installed
 
 _LIVE: dict[int, Callable[[], None]] = {}
 
@@ -108,6 +109,11 @@ def get_provider(preference: str | None = None, *, postgres_image: str | None = 
     if choice not in ("auto", "local", "docker"):
         raise UsageProblem(f"RELEASEGATE_PROVIDER={choice!r} is not a provider: use auto, local or docker")
     containers = importlib.import_module(PROVIDERS["docker"])
+    if choice == "docker" and not installed("testcontainers", "docker"):
+        raise UsageProblem("RELEASEGATE_PROVIDER=docker needs testcontainers, which is not installed: "
+                           "pip install 'releasegate[containers]'")
+    if choice == "auto" and not installed("testcontainers", "docker"):  # the core install: local
+        return importlib.import_module(PROVIDERS["local"]).LocalProvider()
     if choice == "docker" or (choice == "auto" and containers.docker_available()):
         if choice == "docker" and not containers.docker_available():
             raise ServerUnavailable("no Docker engine answers; unset RELEASEGATE_PROVIDER or use local")

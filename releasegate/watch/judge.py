@@ -97,7 +97,7 @@ class Tracker:
             self.first = value if self.first is None else self.first
             self.previous = value
         self._decide(sample)
-        self._keep(sample)
+        self.keep(sample)
         return sample
 
     def _decide(self, s: Sample) -> None:
@@ -137,7 +137,8 @@ class Tracker:
         self.decision = decision
         self.decided_by = {"cycle": s.cycle, "t": round(s.t, 3), "value": s.value, "reason": reason}
 
-    def _keep(self, sample: Sample) -> None:
+    def keep(self, sample: Sample) -> None:
+        """Add a point to the chart (bounded)."""
         self.points.append(sample)
         if len(self.points) > MAX_POINTS:  # thin the older half; keep every breach
             half = len(self.points) // 2
@@ -168,12 +169,12 @@ class Tracker:
         return GO, ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for summary.json; points as [cycle, t, value, phase, reason] rows (a
-        window rewrites the file every cycle: dataclasses.asdict would dominate the cycle)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Plain data for summary.json, without the chart's points: they are the window's cycles
+        (summary.json has those), rebuilt from them on --resume. A window rewrites the file every
+        cycle, so it holds each sample once (dataclasses.asdict would dominate the cycle)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "points"}
         data["limits"] = asdict(self.limits)
         data["assertion"] = asdict(self.assertion) if self.assertion else None
-        data["points"] = [[p.cycle, p.t, p.value, p.phase, p.reason] for p in self.points]
         return data
 
     @classmethod
@@ -181,7 +182,7 @@ class Tracker:
         data = dict(data)
         data["limits"] = Limits(**data["limits"])
         data["assertion"] = Assertion(**data["assertion"]) if data.get("assertion") else None
-        data["points"] = [Sample(*p) for p in data.get("points", [])]
+        data.pop("points", None)
         return cls(**data)
 
 

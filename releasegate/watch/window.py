@@ -20,7 +20,7 @@ from typing import Any
 
 from releasegate.core.profile import Target
 from releasegate.watch.checks import CheckSet
-from releasegate.watch.judge import ERROR, GO, ROLLBACK, UNDECIDED, Tracker, worst
+from releasegate.watch.judge import ERROR, GO, ROLLBACK, UNDECIDED, Sample, Tracker, worst
 from releasegate.watch.sources import SampleError, Sources
 from releasegate.watch.spec import Limits, WatchSpec
 
@@ -70,6 +70,11 @@ class WindowState:
         fields = {k: v for k, v in data.items() if k not in ("format", "exit_code", "trackers")}
         state = cls(**fields)
         state.trackers = {n: Tracker.from_dict(t) for n, t in data["trackers"].items()}
+        for row in state.cycles:  # the charts' points are the cycles' values
+            for name, phase in row["phases"].items():
+                if name in state.trackers:
+                    state.trackers[name].keep(Sample(row["cycle"], row["t"], row["values"].get(name),
+                                                     phase, row["reasons"].get(name, "")))
         return state
 
     @property
@@ -92,6 +97,10 @@ def new_state(target: Target, spec: WatchSpec, checks: CheckSet, markers: str | 
               now: float) -> WindowState:
     """A window about to start; what the report shows of each series is masked here, once."""
     mask = target.redactor().text
+    clash = {c.name for c in checks.checks} & {o.name for o in spec.observations}
+    if clash:
+        raise ValueError(f"watch.observations: {', '.join(sorted(clash))} is also the name of a "
+                         "watched check; name the observation differently")
     state = WindowState(target.name, spec.window_s, spec.every_s, now, markers)
     for check in checks.checks:
         state.trackers[check.name] = Tracker(check.name, check.limits)

@@ -20,8 +20,19 @@ from releasegate.postgres.view import human_age, show
 pytestmark = pytest.mark.data
 
 DEFAULT_CORE_TABLES = ["core.fixtures", "core.standings", "core.injuries"]
-QUOTA_HEADERS = {"daily": ("daily_header", "x-ratelimit-requests-remaining", "daily_min", 500),
-                 "minute": ("minute_header", "X-RateLimit-Remaining", "minute_min", 5)}
+QUOTA_HEADERS = {"daily": ("daily_header", "x-ratelimit-requests-remaining"),
+                 "minute": ("minute_header", "X-RateLimit-Remaining")}
+# Thresholds runbook 000 does not give, named (releasegate/core/defaults.py): shown in evidence.
+QUOTA_FLOORS = {"daily": Default("database.quota.daily_min", 500, "releasegate default: 000 §5.1 "
+                                 "says 'quota low' without a number"),
+                "minute": Default("database.quota.minute_min", 5, "releasegate default: 000 §5.2 "
+                                  "says 'rateLimit' without a number")}
+CORE_MIN_ROWS = Default("database.core.min_rows", 1, "000 §2.3 'doluluk': a filled table has a row")
+RAW_TO_CORE_WINDOW = Default("database.raw_to_core.window_s", 3600, "releasegate default: 000 §6.2's "
+                             "60 min observation")
+RAW_TO_CORE_LAG = Default("database.raw_to_core.lag_s", 900, "releasegate default: one collector run")
+COVERAGE_MAX_AGE = Default("database.coverage.max_age_s", 86400, "releasegate default: 000 §4 checks "
+                           "coverage daily")
 
 
 def quote_table(name: str) -> str:
@@ -91,10 +102,11 @@ def test_raw_endpoint_fresh(db, target, endpoint, evidence):
                     "get_raw_error_summary()")
 def test_quota_remaining_above_floor(db, target, window, evidence):
     cfg = require_section(target, "database.quota")
-    header_key, default_header, floor_key, default_floor = QUOTA_HEADERS[window]
+    header_key, default_header = QUOTA_HEADERS[window]
     daily = cfg.get("daily_header", QUOTA_HEADERS["daily"][1])
     minute = cfg.get("minute_header", QUOTA_HEADERS["minute"][1])
-    header, floor = cfg.get(header_key, default_header), int(cfg.get(floor_key, default_floor))
+    floor_value, floor_said = resolve(cfg, QUOTA_FLOORS[window])
+    header, floor = cfg.get(header_key, default_header), int(floor_value)
     rows = db.query("SELECT fetched_at, response_headers->>%(daily)s AS daily_remaining, "
                     "response_headers->>%(minute)s AS minute_remaining FROM raw.api_responses "
                     "WHERE response_headers ? %(daily)s OR response_headers ? %(minute)s "
@@ -110,10 +122,11 @@ def test_quota_remaining_above_floor(db, target, window, evidence):
     except ValueError:
         raise CheckFailed(f"{header} is {latest[f'{window}_remaining']!r} in the newest response, "
                           "not a number") from None
-    evidence.note(header=header, remaining=remaining, floor=floor, observed_at=show(latest["fetched_at"]))
+    evidence.note(header=header, remaining=remaining, floor=floor_said,
+                  observed_at=show(latest["fetched_at"]))
     if remaining < floor:
         raise CheckFailed(f"{header} is {remaining} in the newest response ({show(latest['fetched_at'])}), "
-                          f"under the floor {floor}: the {window} quota is nearly spent")
+                          f"under the floor {floor} ({floor_said}): the {window} quota is nearly spent")
 
 
 # --- §2.3 CORE fill and §5.2 RAW without CORE ------------------------------------------------------
@@ -128,11 +141,12 @@ REMEDY_CORE = ("000 §5.2: RAW var CORE yok — look for db_upsert_failed / tran
 @pytest.mark.remedy(REMEDY_CORE)
 def test_core_table_filled(db, target, core_table, evidence):
     cfg = require_section(target, "database.core")
-    minimum = int(cfg.get("min_rows", 1))
+    min_value, min_said = resolve(cfg, CORE_MIN_ROWS)
+    minimum = int(min_value)
     # Counting stops at the minimum: a production table is not scanned to the end.
     count = db.query(f"SELECT count(*) AS rows FROM (SELECT 1 FROM {quote_table(core_table)} LIMIT %s) s",
                      [minimum], what=f"{core_table} count").first()
-    evidence.note(table=core_table, rows_at_least=count, min_rows=minimum)
+    evidence.note(table=core_table, rows_at_least=count, min_rows=min_said)
     if count < minimum:
         raise CheckFailed(f"{core_table} has {count} rows, expected at least {minimum}: CORE is not filled")
 
@@ -142,14 +156,15 @@ def test_core_table_filled(db, target, core_table, evidence):
 @pytest.mark.remedy(REMEDY_CORE)
 def test_raw_growth_reaches_core(db, target, pair, evidence):
     cfg = require_section(target, "database.raw_to_core")
-    window, lag = float(cfg.get("window_s", 3600)), float(cfg.get("lag_s", 900))
+    (window, window_said), (lag, lag_said) = resolve(cfg, RAW_TO_CORE_WINDOW), resolve(cfg, RAW_TO_CORE_LAG)
+    window, lag = float(window), float(lag)
     table, column = quote_table(pair["table"]), '"{}"'.format(pair.get("column", "updated_at"))
     row = db.query(f"SELECT (SELECT count(*) FROM raw.api_responses WHERE endpoint = %s "
                    f"AND fetched_at > now() - %s * interval '1 second') AS raw_rows, "
                    f"(SELECT max({column}) FROM {table}) AS core_last_update, "
                    f"extract(epoch FROM now() - (SELECT max({column}) FROM {table}))::float8 AS core_age_s",
                    [pair["endpoint"], window], what=f"RAW -> {pair['table']}").dicts()[0]
-    evidence.note(endpoint=pair["endpoint"], table=pair["table"], window_s=window, lag_s=lag,
+    evidence.note(endpoint=pair["endpoint"], table=pair["table"], window_s=window_said, lag_s=lag_said,
                   raw_rows=row["raw_rows"], core_last_update=row["core_last_update"],
                   core_age_s=round(row["core_age_s"]) if row["core_age_s"] is not None else None)
     if not row["raw_rows"]:
@@ -184,12 +199,13 @@ def _season_filter(cfg):
                     "(get_job_status(), get_recent_log_errors())")
 def test_coverage_fresh(db, target, evidence):
     cfg = require_section(target, "database.coverage")
-    max_age = float(cfg.get("max_age_s", 86400))
+    max_age_value, max_age_said = resolve(cfg, COVERAGE_MAX_AGE)
+    max_age = float(max_age_value)
     where, params = _season_filter(cfg)
     row = db.query(f"SELECT count(*) AS rows, max(calculated_at) AS last_calculated, "
                    f"extract(epoch FROM now() - max(calculated_at))::float8 AS age_s "
                    f"FROM mart.coverage_status {where}", params, what="coverage freshness").dicts()[0]
-    evidence.note(max_age_s=max_age, rows=row["rows"], last_calculated=row["last_calculated"],
+    evidence.note(max_age_s=max_age_said, rows=row["rows"], last_calculated=row["last_calculated"],
                   age_s=round(row["age_s"]) if row["age_s"] is not None else None)
     if not row["rows"]:
         raise CheckFailed("mart.coverage_status has no rows: coverage was never calculated")
@@ -216,13 +232,14 @@ def test_coverage_not_dropped(db, target, evidence, previous_summary):
                           f"{' and no overall_coverage value' if rows else ''}: no coverage to compare")
     unit, unit_said = coverage.detect_unit(current.values(), cfg.get("unit"))
     baseline = coverage.baseline_for(cfg, previous_summary, target.name)
+    dropped = coverage.drops(current, unit, baseline, float(max_drop))
+    # A dropped row keeps its baseline for the next run: the drop is reported until it recovers
     evidence.note(unit=unit, unit_source=unit_said, max_drop=max_drop_said, rows=len(current),
-                  baseline=baseline.source, **coverage.record(current, unit))
+                  baseline=baseline.source, **coverage.record(current, unit, dropped))
     if baseline.empty:
         raise Inconclusive(f"no baseline for overall_coverage ({baseline.source}): a drop cannot be "
                            f"judged; this run's {len(current)} values (unit {unit}, {unit_said}) are kept "
                            "in summary.json as the next run's baseline", remedy=coverage.NO_BASELINE)
-    dropped = coverage.drops(current, unit, baseline, float(max_drop))
     if dropped:
         shown = ", ".join(d.describe(unit) for d in dropped[:3])
         raise CheckFailed(f"overall_coverage dropped in {len(dropped)} of {len(current)} rows against the "

@@ -152,7 +152,7 @@ def test_probe_body_matches_schema(health, probe):
 
 @pytest.mark.runbook("002", "§1.3", "/healthz/ready stays ready over the stability window")
 @pytest.mark.severity("blocker", gate="readiness")
-@pytest.mark.remedy(REMEDY_STABILITY)
+@pytest.mark.remedy(REMEDY_STABILITY, no_answer=REMEDY_READY_NO_ANSWER)
 def test_ready_stable_over_window(health, target):
     window = require_section(target, "health.stability")
     cfg = probe_config(target, "ready")

@@ -8,6 +8,7 @@ from importlib.metadata import version
 import pytest
 
 from releasegate.core.errors import CheckFailed
+from releasegate.core.extras import require
 
 pytestmark = pytest.mark.mcp
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.mcp
 @pytest.mark.remedy("000 §1.4: real clients (Claude Desktop through the stdio→streamable-http adapter) "
                     "speak through the official SDK; fix the server's SSE / JSON-RPC framing until it does")
 def test_official_sdk_client_connects_lists_and_calls(mcp):
+    require("mcp", "the official MCP SDK client check", "mcp", "httpx2")
     client = mcp.primary()
     if not mcp.config.calls:
         pytest.skip("mcp.calls: none configured, so no tool the profile allows to call")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from releasegate.core.defaults import Default, resolve
 from releasegate.core.errors import CheckFailed, Inconclusive
 from releasegate.prometheus.promql import selected_metrics
 
 pytestmark = pytest.mark.observability
 
 DEFAULT_RULES = ["HighErrorRate", "HighLatency", "DBConnectionPoolExhausted", "HighCeleryTaskFailureRate"]
-# Not a runbook number (named default, metrics.alert_rules.series_window): how recent a series of
-# every metric a rule reads must be — 004's longest rule looks 5m back and waits for: 10m.
-DEFAULT_SERIES_WINDOW = "15m"
+# Not a runbook number: how recent a series of every metric a rule reads must be.
+SERIES_WINDOW = Default("metrics.alert_rules.series_window", "15m",
+                        "releasegate default: 004's longest rule reads 5m and waits for: 10m")
 
 
 @pytest.mark.runbook("004", "Alerting Rules", "the named alerting rules are loaded in Prometheus, healthy, "
@@ -24,7 +25,7 @@ DEFAULT_SERIES_WINDOW = "15m"
 def test_alert_rules_loaded(prometheus, target, evidence):
     cfg = target.section("metrics.alert_rules") or {}
     required = cfg.get("required") or DEFAULT_RULES
-    window = cfg.get("series_window", DEFAULT_SERIES_WINDOW)
+    window, window_said = resolve(cfg, SERIES_WINDOW)
     selector = (target.section("metrics.prometheus") or {}).get("selector", "")
     rules, _ = prometheus.rules()
     by_name = {r.get("name"): r for r in rules}
@@ -39,7 +40,7 @@ def test_alert_rules_loaded(prometheus, target, evidence):
              if not prometheus.metric_exists(metric, selector, window)[0]]
     evidence.note(required=required, loaded={n: {k: by_name[n].get(k) for k in ("group", "health", "query")}
                                              for n in required if n in by_name}, rules_loaded=len(rules),
-                  series_window=window)
+                  series_window=window_said)
     if missing or broken or blind:
         said = ([f"no alerting rule {', '.join(missing)} ({len(rules)} rules loaded): it can never fire"]
                 if missing else []) + broken + blind
@@ -84,7 +85,7 @@ def _require_critical_rules_can_fire(prometheus, target, named) -> None:
         wanted = ", ".join(named) if named else "severity=critical"
         raise Inconclusive(f"no critical alerting rule is loaded ({wanted}): none firing says nothing")
     cfg = target.section("metrics.alert_rules") or {}
-    window = cfg.get("series_window", DEFAULT_SERIES_WINDOW)
+    window, _ = resolve(cfg, SERIES_WINDOW)
     selector = (target.section("metrics.prometheus") or {}).get("selector", "")
     blind = sorted({f"{r.get('name')} reads {m}" for r in critical
                     for m in selected_metrics(str(r.get("query") or ""))

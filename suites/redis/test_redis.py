@@ -173,6 +173,14 @@ def test_celery_queue_length(rds, target, queue, evidence):
     total = sum(lengths.values())
     by_list = {k.replace(sep, "<sep>"): v for k, v in lengths.items()}
     evidence.note(queue=queue, waiting=total, by_list=by_list, threshold=limit)
+    if not total and rds.queue_declared(queue, sep) is None:
+        # An empty queue is an absent key: without kombu's binding, a wrong queue name, database
+        # or broker would read as "0 waiting" (issue 17: absent is never a pass)
+        raise Inconclusive(f"Celery queue {queue!r} is empty and not declared on this Redis (no "
+                           "_kombu.binding.* set names it): the profile may point at another "
+                           "database or broker, or the queue name is wrong",
+                           remedy="check redis.url's database and redis.celery.queues against the "
+                                  "workers' broker_url and task queues (celery -A app inspect active_queues)")
     if total > limit:
         priority = total - lengths[queue]
         raise CheckFailed(f"Celery queue {queue!r} holds {total} waiting tasks ({lengths[queue]} in the "

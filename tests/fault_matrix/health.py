@@ -73,7 +73,8 @@ ROWS: list[Row] = [
         **READY_NO_ANSWER,
         "test_probe_answers_within_timeout[ready]": "no answer within its probe timeoutSeconds (1s)",
     }, headline="readiness failed — /healthz/ready returns 200 (DB + Redis OK) [001 §6.1]",
-        remedies={"test_ready_returns_200": "/healthz/ready gave no answer in time"}),
+        remedies={"test_ready_returns_200": "/healthz/ready gave no answer in time",
+                  "test_ready_stable_over_window": "/healthz/ready gave no answer in time"}),
     Row("probes_slow", 1, "ROLLBACK", {
         **READY_NO_ANSWER,
         "test_probe_answers_within_timeout[ready]": "no answer within its probe timeoutSeconds (1s)",

@@ -62,3 +62,9 @@ ROWS.append(Row("redis_info_sparse", 4, "INVESTIGATE", {}, markers="redis", part
                     "test_redis_no_rejected_connections": SPARSE + "rejected_connections",
                     "test_redis_persistence_ok": SPARSE + "rdb_last_bgsave_status",
                 }))
+
+# Signal absent: the queue's key is absent and nothing declares the queue on this Redis.
+ROWS.append(Row("celery_queue_undeclared", 4, "INVESTIGATE", {}, markers="redis", parts=PARTS,
+                signal_absent=True, inconclusive={
+                    "test_celery_queue_length[celery]": "Celery queue 'celery' is empty and not declared "
+                                                        "on this Redis (no _kombu.binding.* set names it)"}))

@@ -1,7 +1,8 @@
 """The independent service: a Starlette app with prometheus-fastapi-instrumentator's defaults.
 
 Faults (each breaks what one check family reads):
-- ``errors``: one /items answer in five is a 500 (post-deploy error rate; grouped "5xx").
+- ``errors``: one /items answer in five is a 500 (post-deploy error rate; grouped "5xx"; its
+  critical ApiErrorBudgetBurn rule fires).
 - ``latency_unobserved``: the latency histogram is registered but the middleware that observes
   it is not wired — the request counter counts, the histogram never sees a request.
 """
@@ -22,7 +23,7 @@ FAULTS = ("errors", "latency_unobserved")
 JOB = "independent"
 # Written by the service's own team, in its own names (not 004's).
 RULES: list[dict[str, Any]] = [
-    {"alert": "ApiErrorBudgetBurn", "severity": "warning", "summary": "5xx over 5 %",
+    {"alert": "ApiErrorBudgetBurn", "severity": "critical", "summary": "5xx over 5 %",
      "expr": 'sum(rate(http_requests_total{status="5xx"}[5m])) / sum(rate(http_requests_total[5m])) > 0.05'},
     {"alert": "ApiSlow", "severity": "warning", "summary": "p95 over 1 s",
      "expr": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1"},

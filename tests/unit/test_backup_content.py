@@ -148,3 +148,15 @@ def test_keep_dumps_keeps_the_fresh_dump_its_reproduce_command_names(source, tmp
     assert [p.name for p in kept.iterdir()] == [result.dump["path"].rsplit("/", 1)[-1]]
     assert result.dump["argv"][-1] == result.dump["path"] == result.restore["argv"][-1]
     assert "--snapshot=SNAPSHOT" not in result.dump["argv"]  # runnable later: a new snapshot
+
+
+def test_fingerprints_of_another_byte_order_or_encoding_are_not_compared():
+    source = rows.Counts(tables={"public.t": 3}, fingerprints={"public.t": "11"}, probe="1")
+    same = rows.Counts(tables={"public.t": 3}, fingerprints={"public.t": "12"}, probe="1")
+    other = rows.Counts(tables={"public.t": 3}, fingerprints={"public.t": "12"}, probe="2")
+    assert rows.compare_counts(source, same).content == {
+        "public.t": "values differ with equal row counts"}
+    diff = rows.compare_counts(source, other)
+    assert diff.ok and diff.fingerprinted == 0
+    older = rows.Counts.from_dict({**source.as_dict(), "fingerprint": "another method"})
+    assert older.fingerprints == {} and older.tables == {"public.t": 3}

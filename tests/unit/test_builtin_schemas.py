@@ -81,19 +81,11 @@ def built_in() -> list[str]:
                   if p.parent != SCHEMAS and p.relative_to(SCHEMAS).parts[0] not in NOT_BUILT_IN)
 
 
-def _pending_mcp(name: str) -> list[Any]:
-    """The MCP tool schemas are rewritten by issue 17's MCP part (another branch): until it lands,
-    one that cites no runbook line is still the old one."""
-    if name.startswith("mcp/") and "$comment" not in (SCHEMAS / name).read_text():
-        return [pytest.mark.xfail(reason="schemas/mcp: issue 17's MCP part rewrites it", strict=False)]
-    return []
-
-
 def test_every_built_in_schema_has_a_runbook_only_document():
     assert set(built_in()) == set(RUNBOOK_ONLY), "give each new built-in schema its runbook-only document"
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_pending_mcp(n)) for n in built_in()])
+@pytest.mark.parametrize("name", built_in())
 def test_built_in_schema_accepts_a_document_holding_only_the_runbooks_fields(name):
     for line, document in [RUNBOOK_ONLY[name], *MORE.get(name, [])]:
         errors = [e.message for e in schema_validator(name).iter_errors(document)]

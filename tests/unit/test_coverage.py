@@ -44,3 +44,10 @@ def test_no_baseline_at_all_is_empty_and_says_why(tmp_path):
     baseline = C.baseline_for({}, None, "prod")
     assert baseline.empty and baseline.source == "no previous summary.json"
     assert C.record({KEY: 0.9}, C.FRACTION) == {C.RECORD_KEY: {KEY: 90.0}}
+
+
+def test_a_dropped_row_keeps_its_baseline_for_the_next_run():
+    baseline = C.Baseline({KEY: 97.0}, None, "previous")
+    dropped = C.drops({KEY: 50.0, "other": 80.0}, C.PERCENT, baseline, 0)
+    assert C.record({KEY: 50.0, "other": 80.0}, C.PERCENT, dropped) == \
+        {C.RECORD_KEY: {KEY: 97.0, "other": 80.0}}

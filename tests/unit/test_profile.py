@@ -395,6 +395,9 @@ MCP_OK = {"url": "http://127.0.0.1:9/mcp", "allow_tools": ["get_job_status"],
     ({"read_api": {"base_url": "http://127.0.0.1:9",
                    "endpoints": {"quota": {"path": "/v1/quota", "schema": "readapi/nope.schema.json"}}}},
      "read_api.endpoints.quota.schema: readapi/nope.schema.json does not exist beside the profile"),
+    ({"read_api": {"base_url": "http://127.0.0.1:9", "endpoints": {
+        "fixtures": {"path": "/v1/fixtures", "item_schema": "readapi/nope.item.schema.json"}}}},
+     "read_api.endpoints.fixtures.item_schema: readapi/nope.item.schema.json does not exist beside"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "get_job_status", "schema": "mcp/nope.json"}]}},
      "mcp.calls[0].schema: mcp/nope.json does not exist beside the profile"),
     ({"mcp": {**MCP_OK, "calls": [{"tool": "drop_everything"}]}},
@@ -462,3 +465,18 @@ def test_a_schema_beside_the_profile_wins_and_built_in_names_keep_working(tmp_pa
 
     with pytest.raises(CheckFailed, match=f"does not match {own.resolve()} at"):
         expect_matches_schema({"used": 1}, endpoints["quota"]["schema"], "GET /v1/quota body")
+
+
+def test_schema_openapi_is_a_profile_value_that_needs_openapi_core(tmp_path, monkeypatch):
+    """`schema: openapi` is accepted at load; without the optional openapi-core it is one line."""
+    import importlib.util
+
+    section = {"read_api": {"base_url": "http://127.0.0.1:9",
+                            "endpoints": {"teams": {"path": "/v1/teams", "schema": "openapi"}}}}
+    load_target(write(tmp_path, {"name": "unit", **section}))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openapi_core" else real(name, *a))
+    message = profile_error(write(tmp_path, {"name": "unit-without-openapi-core", **section}))
+    assert "read_api.endpoints.teams.schema: schema: openapi needs openapi-core: pip install " \
+           "'releasegate[openapi]'" in message

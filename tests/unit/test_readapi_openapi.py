@@ -53,7 +53,21 @@ def test_only_get_and_head_answers_are_judged(contract):
         contract.problem(answer("/v1/fixtures", {}, method="POST"))
 
 
-@pytest.mark.parametrize("document", [{"swagger": "2.0"}, [], {"openapi": "3.1.0", "paths": 5}])
+@pytest.mark.parametrize("document", [{"swagger": "2.0"}, [], {"openapi": "9.9.9", "paths": {}}])
 def test_a_document_that_is_not_openapi_fails_the_check(document):
     with pytest.raises(CheckFailed, match="OpenAPI document"):
         OpenApiContract(document, "GET /openapi.json")
+
+
+def test_a_broken_part_of_the_document_is_a_problem_of_the_answer_not_a_crash():
+    broken = {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {
+        "/v1/health": {"get": {"responses": {"200": {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Nowhere"}}}}}}}}}
+    problem = OpenApiContract(broken, "GET /openapi.json").problem(answer("/v1/health", {"ok": True}))
+    assert problem and "GET /openapi.json" in problem
+
+
+def test_a_duplicate_operation_id_is_not_judged(contract):
+    """FastAPI warns about it and serves the document: the answers are what is judged."""
+    document = create_app(frozenset({"accepts_post"})).openapi()
+    OpenApiContract(document, "GET /openapi.json")

@@ -150,11 +150,15 @@ def test_profile_overrides_window_threshold_and_selector():
     assert '{status=~"5..",job="api",endpoint="/full-process"}[30m]' in promql
 
 
-def test_a_custom_query_must_have_every_metric_it_names_unless_listed():
+def test_a_custom_query_must_have_every_metric_it_names_and_listing_never_exempts_one():
     custom = T.configure("db_pool", {"query": "max(pool_in_use{$selector} / pool_max{$selector})"})
     assert custom.metrics == ("pool_in_use", "pool_max")
-    listed = T.configure("db_pool", {"query": "max(a{$selector} / b)", "metrics": ["a"]})
-    assert listed.metrics == ("a",)
+    listed = T.configure("db_pool", {"query": "max(a{$selector} / b)", "metrics": ["b"]})
+    assert listed.metrics == ("b", "a")  # listing adds (b is bare); it never exempts a
+    hidden = T.configure("error_rate", {"query": "(sum(rate(errs{$selector}[$window])) or vector(0))"
+                                                 " / sum(rate(reqs{$selector}[$window]))",
+                                        "metrics": ["reqs"]})
+    assert hidden.metrics == ("reqs", "errs")
 
 
 def test_an_unknown_placeholder_is_a_profile_mistake():

@@ -3,6 +3,7 @@ only the faults the app reads per request."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,17 @@ def test_live_faults_exist_and_the_app_switches_only_those():
     assert refused.status_code == 409 and "cannot be switched" in refused.json()["detail"]
     off = client.post("/__reference/faults", json={"name": "error_5xx_burst", "on": False})
     assert off.json()["on"] == [] and client.get("/__reference/faults").json()["on"] == []
+
+
+def test_resume_with_a_changed_profile_is_exit_64(capsys, tmp_path):
+    from releasegate.watch.window import WindowState
+
+    out = tmp_path / "out"
+    out.mkdir()
+    state = WindowState("t", 10.0, 1.0, 0.0)
+    (out / "summary.json").write_text(json.dumps(state.to_dict()))
+    target = profile(tmp_path, {"watch": {"observations": [
+        {"name": "new_one", "source": {"promql": "up"}, "assert": {"above": 0}}]},
+        "metrics": {"prometheus": {"base_url": "http://127.0.0.1:9"}}})
+    assert main(["watch", "--target", target, "--resume", "--report-dir", str(out)]) == EXIT_UNUSABLE
+    assert "new_one is new" in last_line(capsys)

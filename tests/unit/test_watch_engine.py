@@ -197,3 +197,38 @@ def test_day_long_window_report_is_bounded() -> None:
     assert big.decision == GO
     assert len(html_report(big, final=True)) < 12 * len(html_report(small, final=True))
     assert len(html_report(big, final=True)) < 400_000
+
+
+def test_the_002_clocks_of_the_watched_checks() -> None:
+    from releasegate.prometheus.triggers import BUILTIN
+    from releasegate.watch.checks import READY_LIMITS, _limits_for_action
+
+    clocks = {n: _limits_for_action(BUILTIN[n].action) for n in
+              ("ready_503", "queue_stuck", "error_5xx", "s1_spike", "latency_spike")}
+    assert {n: (c.action, c.grace_s) for n, c in clocks.items()} == {
+        "ready_503": ("rollback", None), "queue_stuck": ("rollback", None),
+        "error_5xx": ("rollback", None), "s1_spike": ("investigate", 900.0),
+        "latency_spike": ("investigate", 1800.0)}
+    assert (READY_LIMITS.action, READY_LIMITS.grace_s) == ("investigate", 300.0)  # 002 §6.1 > 5 dk
+
+
+@pytest.mark.parametrize(("path", "where", "expect"), [
+    ("jobs.*.completed", None, 7.0),
+    ("jobs.0.total", None, 10.0),
+    ("errors.*.count", {"status_code": [429, 503]}, 5.0),
+    ("errors.*.count", {"status_code": 500}, 0.0),
+])
+def test_mcp_fields_index_sum_and_filter(path: str, where: Any, expect: float) -> None:
+    from releasegate.watch.sources import field_of, number
+
+    data = {"jobs": [{"total": 10, "completed": 3}, {"total": 5, "completed": 4}],
+            "errors": [{"status_code": 429, "count": 3}, {"status_code": 404, "count": 9},
+                       {"status_code": 503, "count": 2}]}
+    assert number(field_of(data, path, where), path) == expect
+
+
+def test_a_missing_field_is_an_error_sample_not_no_data() -> None:
+    from releasegate.watch.sources import SampleError, field_of
+
+    with pytest.raises(SampleError, match=r"no jobs\.0\.done"):
+        field_of({"jobs": [{"total": 1}]}, "jobs.0.done")

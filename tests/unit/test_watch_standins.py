@@ -158,6 +158,7 @@ def test_window_starts_once_argo_cd_reports_synced_and_healthy(tmp_path: Path) -
     assert s["deploy"]["settled"] and s["deploy"]["polls"] == 3
     assert "sync Synced, health Healthy" in s["deploy"]["summary"]
     assert TOKEN not in (tmp_path / "out" / "summary.json").read_text()
+    assert TOKEN not in (tmp_path / "out" / "report.html").read_text()
 
 
 @pytest.mark.usefixtures("token")
@@ -231,3 +232,25 @@ def test_s1_breach_that_outlasts_its_grace_is_rollback_after_it(tmp_path: Path) 
     breach = s["trackers"]["s1_rate"]["episodes"][0]["start_t"]
     assert by["t"] - breach >= 1.0 and by["cycle"] >= 7, by  # not before the 1 s grace ran out
     assert "grace 1s" in by["reason"]
+
+
+@pytest.mark.usefixtures("token")
+def test_sigterm_while_waiting_for_argo_cd_is_inconclusive_and_not_resumable(tmp_path: Path) -> None:
+    states = [argocd_app("api", "OutOfSync", "Progressing", phase="Running")]
+    out = tmp_path / "out"
+    with serve(argocd(states, TOKEN)) as argo, serve(prometheus(lambda n: 0.01)) as prom:
+        target = str(profile(tmp_path, prom, deploy=_deploy(argo, wait="60s", poll="0.1s")))
+        proc = subprocess.Popen([sys.executable, "-m", "releasegate.cli", "watch", "--target", target,
+                                 "--report-dir", str(out)], env=clean_env(ARGOCD_TOKEN=TOKEN),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for _ in range(20):  # the first poll's line: the wait has started
+            if "Argo CD api" in proc.stderr.readline():
+                break
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        resumed = watch("--target", target, "--resume", "--report-dir", str(out))
+    s = summary(out)
+    assert code == 4 and s["decision"] == "INCONCLUSIVE" and s["cycles_done"] == 0
+    assert "window incomplete" in s["decided_by"]["reason"] and s["interrupted"]
+    assert resumed == 4  # the ended window answers its decision again

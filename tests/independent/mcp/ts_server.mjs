@@ -183,7 +183,14 @@ if (args.stateless) {
   app.post("/mcp", async (req, res) => {
     const sessionId = req.headers["mcp-session-id"];
     let transport = sessionId ? transports.get(sessionId) : undefined;
-    if (sessionId && !transport) return refuse(res, 404, -32001, "Session not found");
+    if (sessionId && !transport) {
+      // unknown_session_400: the SDK README's example answers every session it does not know
+      // with 400 "No valid session ID provided"; the spec says 404 (clients then re-initialize)
+      if (FAULTS.has("unknown_session_400")) {
+        return refuse(res, 400, -32000, "Bad Request: No valid session ID provided");
+      }
+      return refuse(res, 404, -32001, "Session not found");
+    }
     if (!transport) {
       if (!isInitializeRequest(req.body)) {
         return refuse(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
