@@ -90,6 +90,13 @@ def backfill_text(snapshots: list[str], end: float, step_s: float, labels: dict[
                 continue
             series = f"{series[:-1]},{extra}}}" if series.endswith("}") else f"{series}{{{extra}}}"
             samples[family].append(f"{series} {value} {ts}")
+    # Each snapshot stands for a scrape that succeeded, so the history holds the `up` series
+    # Prometheus would have recorded beside it: a rule over `up` (ApiDown) is not blind before
+    # the live scrape, which service discovery starts only up to 5 s after Prometheus is ready.
+    if snapshots and "up" not in headers:
+        headers["up"] = ["# TYPE up gauge"]
+        samples["up"] = [f"up{{{extra}}} 1 {end - (len(snapshots) - 1 - i) * step_s:.3f}"
+                         for i in range(len(snapshots))]
     lines = [line for family in headers for line in (*headers[family], *samples[family])]
     return "\n".join([*lines, "# EOF"]) + "\n"
 
